@@ -1,0 +1,127 @@
+"""Whisper encoder + mean pooling + linear head: the Whisper rows of Table 1 and the QUADS student.
+
+The encoder is transformers' ``WhisperEncoder`` (eager attention, so fvcore counts it), not a
+rewrite. Sizes follow openai/whisper's ``_MODELS`` dimensions; "large" is large-v2 (80 mel bins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import WhisperConfig
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+N_MELS = 80
+PAPER_FRAMES = 3000  # 30 s at a 10 ms hop: the paper pads every utterance to Whisper's 30 s window
+
+
+@dataclass(frozen=True)
+class WhisperDims:
+    d_model: int
+    layers: int
+    heads: int
+    ffn: int
+
+
+# openai/whisper model dimensions (n_audio_state, n_audio_layer, n_audio_head, 4 * state)
+WHISPER_SIZES: dict[str, WhisperDims] = {
+    "tiny": WhisperDims(384, 4, 6, 1536),
+    "base": WhisperDims(512, 6, 8, 2048),
+    "small": WhisperDims(768, 12, 12, 3072),
+    "medium": WhisperDims(1024, 24, 16, 4096),
+    "large": WhisperDims(1280, 32, 20, 5120),
+}
+
+
+def whisper_dims(size: str) -> WhisperDims:
+    """Dimensions of a Whisper encoder by size name; ``tiny.en``-style suffixes are accepted."""
+    key = size.split(".")[0].split("-")[0]
+    if key not in WHISPER_SIZES:
+        raise ValueError(f"unknown Whisper size {size!r}; known: {', '.join(WHISPER_SIZES)}")
+    return WHISPER_SIZES[key]
+
+
+def whisper_config(size: str, n_frames: int = PAPER_FRAMES) -> WhisperConfig:
+    """A ``WhisperConfig`` whose encoder accepts exactly ``n_frames`` log-mel frames."""
+    if n_frames <= 0 or n_frames % 2:
+        raise ValueError(
+            f"n_frames must be a positive even number (conv2 has stride 2), got {n_frames}"
+        )
+    dims = whisper_dims(size)
+    return WhisperConfig(
+        num_mel_bins=N_MELS,
+        d_model=dims.d_model,
+        encoder_layers=dims.layers,
+        encoder_attention_heads=dims.heads,
+        encoder_ffn_dim=dims.ffn,
+        decoder_layers=1,
+        decoder_attention_heads=dims.heads,
+        decoder_ffn_dim=dims.ffn,
+        max_source_positions=n_frames // 2,
+        attn_implementation="eager",
+    )
+
+
+def crop_positions(encoder: WhisperEncoder, n_frames: int) -> None:
+    """Make a (pretrained, 1500-position) encoder accept ``n_frames`` input frames.
+
+    transformers' ``WhisperEncoder`` insists on exactly ``2 * max_source_positions`` frames, so we
+    keep the first ``n_frames // 2`` rows of the frozen sinusoidal table (DESIGN.md).
+    """
+    n_pos = n_frames // 2
+    table = encoder.embed_positions.weight
+    if n_pos > table.shape[0]:
+        raise ValueError(f"n_frames={n_frames} exceeds the encoder's {2 * table.shape[0]} frames")
+    new = nn.Embedding(n_pos, table.shape[1])
+    new.weight.data.copy_(table.data[:n_pos])
+    new.weight.requires_grad_(False)
+    encoder.embed_positions = new
+    encoder.config.max_source_positions = n_pos
+
+
+class WhisperClassifier(nn.Module):
+    """Whisper encoder -> mean over time -> linear head.
+
+    Input ``mel``: (B, 80, n_frames) log-mel; output logits (B, num_classes).
+    """
+
+    inputs = ("mel",)
+
+    def __init__(self, size: str, num_classes: int, n_frames: int = PAPER_FRAMES) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.size = size
+        self.n_frames = n_frames
+        self.encoder = WhisperEncoder(whisper_config(size, n_frames))
+        self.encoder.embed_positions.weight.requires_grad_(False)  # sinusoids, frozen as in Whisper
+        self.head = nn.Linear(self.encoder.config.d_model, num_classes)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.encoder.config.d_model
+
+    def features(self, mel: torch.Tensor) -> torch.Tensor:
+        """Pooled encoder features: (B, 80, T) -> (B, d_model)."""
+        hidden = self.encoder(mel).last_hidden_state  # (B, T/2, d_model)
+        return hidden.mean(dim=1)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(mel))
+
+    def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load a full-length (1500-position) pretrained encoder state, then crop positions."""
+        full = state_dict["embed_positions.weight"]
+        self.encoder.embed_positions = nn.Embedding(full.shape[0], full.shape[1])
+        self.encoder.config.max_source_positions = full.shape[0]
+        self.encoder.load_state_dict(state_dict, strict=True)
+        crop_positions(self.encoder, self.n_frames)
+
+
+def build_whisper_classifier(
+    size: str, num_classes: int, n_frames: int = PAPER_FRAMES
+) -> WhisperClassifier:
+    """Random-init Whisper classifier of a given size (tiny/base/small/medium/large)."""
+    return WhisperClassifier(size, num_classes, n_frames)

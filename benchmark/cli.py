@@ -1,0 +1,141 @@
+"""`quads-bench`: run table rows, render reports, list what exists."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchmark.experiments import PROFILES, experiments, get_profile
+from benchmark.paper import DATASETS
+
+TABLES = ("table1", "table2")
+
+
+def default_out_dir(profile: str) -> Path:
+    """``reports/`` for the default ``cpu`` profile, ``reports/<profile>/`` for the others."""
+    return Path("reports") if profile == "cpu" else Path("reports") / profile
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--table", choices=TABLES, default="table1")
+    p.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: reports/)")
+
+
+def _data_roots(args: argparse.Namespace) -> dict[str, str]:
+    roots = {}
+    for corpus, flag, env in (
+        ("fsc", args.fsc_root, "QUADS_FSC_ROOT"),
+        ("slurp", args.slurp_root, "QUADS_SLURP_ROOT"),
+    ):
+        value = flag or os.environ.get(env)
+        if value:
+            roots[corpus] = value
+    return roots
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.data.corpora import get_corpus
+    from benchmark.runner import RunOptions, run_table
+
+    profile = get_profile(args.profile)
+    out = args.out or default_out_dir(profile.name)
+    options = RunOptions(
+        profile=profile,
+        out_dir=out,
+        seeds=tuple(args.seeds),
+        rows=tuple(args.rows) if args.rows else None,
+        datasets=tuple(args.datasets),
+        data_roots=_data_roots(args),
+        cache_dir=args.cache_dir,
+        force=args.force,
+    )
+
+    def class_count(dataset: str) -> tuple[str, int]:
+        name = profile.corpus_for(dataset)
+        corpus = get_corpus(name, root=options.data_roots.get(name), cache_dir=options.cache_dir)
+        return name, len(corpus.intents)
+
+    md, js = run_table(args.table, options, class_count)
+    print(f"report: {md}\ndata:   {js}")
+    if args.print:
+        print(md.read_text())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.report import write_report
+    from benchmark.results import read_results
+
+    profile = get_profile(args.profile)
+    out = args.out or default_out_dir(profile.name)
+    results = read_results(out / "results", profile.name, args.table)
+    md, js = write_report(args.table, results, profile.name, out)
+    print(f"report: {md} ({len(results)} result files)\ndata:   {js}")
+    if args.print:
+        print(md.read_text())
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from baselines.registry import MODELS
+
+    print("Profiles:")
+    for p in PROFILES.values():
+        print(f"  {p.name:8s} {p.description}")
+    print("Models:")
+    for m in MODELS.values():
+        print(f"  {m.name:16s} {m.description} (pretrained: {m.pretrained or 'none'})")
+    for table in TABLES:
+        print(f"Rows of {table}:")
+        seen = set()
+        for e in experiments(table):
+            key = (e.row, e.bits, e.init, e.strategy)
+            if key in seen:
+                continue
+            seen.add(key)
+            print(f"  {e.row:24s} {e.bits:2d} bit  {e.init:10s} {e.strategy:32s} model {e.model}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quads-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run (or resume) the rows of a table and write its report")
+    _add_run_args(run)
+    run.add_argument("--rows", nargs="+", help="paper row labels, e.g. 'Whisper (base)' QUADS")
+    run.add_argument("--datasets", nargs="+", default=list(DATASETS), help="SLURP and/or FSC")
+    run.add_argument("--seeds", nargs="+", type=int, default=[0])
+    run.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
+    run.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
+    run.add_argument(
+        "--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)"
+    )
+    run.add_argument("--force", action="store_true", help="recompute complete results too")
+    run.add_argument("--print", action="store_true", help="print the Markdown report at the end")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="render the report from existing result files only")
+    _add_run_args(rep)
+    rep.add_argument("--print", action="store_true", help="print the Markdown report")
+    rep.set_defaults(func=cmd_report)
+
+    lst = sub.add_parser("list", help="list profiles, models and table rows")
+    lst.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:
+        print(f"quads-bench: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

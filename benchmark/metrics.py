@@ -1,0 +1,184 @@
+"""Metrics as pure functions: accuracy, macro F1, #params, model size, GMACs, energy.
+
+Conventions reproduce the paper's efficiency columns (DESIGN.md): #params counts trainable
+parameters (Whisper's sinusoidal positional table is frozen), "MB" is MiB at the stated bit width
+(params x bits / 8 / 2^20, no codebook overhead), GMACs are fvcore's count for one utterance.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+# --- task metrics ---------------------------------------------------------------------------
+
+
+def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """Percentage of exact matches."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError(
+            f"accuracy needs two equal, non-empty label arrays, got {t.shape}, {p.shape}"
+        )
+    return float((t == p).mean() * 100.0)
+
+
+def macro_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """Unweighted mean of per-class F1 in percent, over classes present in y_true or y_pred.
+
+    Same convention as scikit-learn's ``f1_score(average="macro")`` (a class with no true and no
+    predicted examples does not count; 0/0 precision or recall counts as 0).
+    """
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError(
+            f"macro_f1 needs two equal, non-empty label arrays, got {t.shape}, {p.shape}"
+        )
+    scores = []
+    for c in np.union1d(t, p):
+        tp = np.sum((t == c) & (p == c))
+        fp = np.sum((t != c) & (p == c))
+        fn = np.sum((t == c) & (p != c))
+        denom = 2 * tp + fp + fn
+        scores.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(scores) * 100.0)
+
+
+# --- size ------------------------------------------------------------------------------------
+
+
+def count_params(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters, counting shared tensors once."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if id(p) in seen or (trainable_only and not p.requires_grad):
+            continue
+        seen.add(id(p))
+        total += p.numel()
+    return total
+
+
+def paper_size_mb(n_params: int, bits: int) -> float:
+    """Model size as the paper computes it: params x bits / 8 bytes, in MiB (2^20 bytes)."""
+    if bits <= 0:
+        raise ValueError(f"bits must be positive, got {bits}")
+    return n_params * bits / 8 / 2**20
+
+
+# --- compute ---------------------------------------------------------------------------------
+
+
+def _zero_flops(inputs, outputs) -> int:
+    return 0
+
+
+def gmacs_fvcore(
+    model: nn.Module, inputs: Mapping[str, torch.Tensor], count_norms: bool = True
+) -> float:
+    """Giga multiply-accumulates of one forward pass, counted by fvcore.
+
+    ``inputs`` are the model's keyword inputs for one utterance (batch 1), e.g.
+    ``{"mel": (1, 80, 3000)}``. Attention must run as explicit matmuls (eager attention): fvcore
+    does not count ``aten::scaled_dot_product_attention``. fvcore counts layer_norm at 5 flops per
+    element; ``count_norms=False`` removes that (a handle returning 0; ``set_op_handle(name, None)``
+    does not remove it).
+    """
+    from fvcore.nn import FlopCountAnalysis
+
+    names = tuple(inputs)
+    wrapped = _KeywordModule(model, names)
+    analysis = FlopCountAnalysis(wrapped, tuple(inputs[n] for n in names))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    if not count_norms:
+        for op in ("aten::layer_norm", "aten::group_norm", "aten::batch_norm"):
+            analysis.set_op_handle(op, _zero_flops)
+    logging.getLogger("fvcore").setLevel(logging.ERROR)
+    with torch.no_grad():
+        return analysis.total() / 1e9
+
+
+def gmacs_flop_counter(model: nn.Module, inputs: Mapping[str, torch.Tensor]) -> float:
+    """Cross-check with ``torch.utils.flop_counter.FlopCounterMode`` (it reports FLOPs = 2 x MACs)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(**inputs)
+    return counter.get_total_flops() / 2 / 1e9
+
+
+class _KeywordModule(nn.Module):
+    """Adapts a keyword-input model to fvcore's positional tracing."""
+
+    def __init__(self, model: nn.Module, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return self.model(**dict(zip(self.names, args, strict=True)))
+
+
+# --- energy ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnergyMeasurement:
+    joules_per_utterance: float  # CPU + RAM energy (codecarbon's energy_consumed) / utterances
+    cpu_joules_per_utterance: float
+    utterances: int
+    seconds: float
+    mode: str  # how codecarbon measured CPU power, e.g. "intel_rapl" or "cpu_load" (TDP estimate)
+    cpu_model: str
+
+
+def measure_energy(
+    run_batch: Callable[[], int], min_seconds: float = 2.0, max_batches: int = 10_000
+) -> EnergyMeasurement:
+    """Energy per utterance of ``run_batch`` (which runs inference and returns its batch size).
+
+    Uses codecarbon's offline tracker: no network, nothing written to disk. On most containers
+    codecarbon has no RAPL access and estimates CPU power from load x TDP; ``mode`` says which.
+    """
+    from codecarbon import OfflineEmissionsTracker
+
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
+    tracker = OfflineEmissionsTracker(
+        country_iso_code="USA",
+        save_to_file=False,
+        save_to_api=False,
+        log_level="error",
+        measure_power_secs=1,
+        tracking_mode="process",
+        allow_multiple_runs=True,
+    )
+    tracker.start()
+    start = time.perf_counter()
+    n = 0
+    for _ in range(max_batches):
+        n += run_batch()
+        if time.perf_counter() - start >= min_seconds:
+            break
+    seconds = time.perf_counter() - start
+    tracker.stop()
+    data = tracker.final_emissions_data
+    mode = "unknown"
+    for hw in getattr(tracker, "_hardware", []):
+        if type(hw).__name__ == "CPU":
+            mode = str(getattr(hw, "_mode", "unknown"))
+    kwh_to_j = 3.6e6
+    return EnergyMeasurement(
+        joules_per_utterance=data.energy_consumed * kwh_to_j / n,
+        cpu_joules_per_utterance=data.cpu_energy * kwh_to_j / n,
+        utterances=n,
+        seconds=seconds,
+        mode=mode,
+        cpu_model=data.cpu_model,
+    )

@@ -1,0 +1,82 @@
+"""Result files: one JSON per (table, row, dataset, profile, seed), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmark.experiments import Experiment
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Result:
+    experiment: Experiment
+    profile: str
+    seed: int
+    corpus: str  # what actually ran, e.g. "synthetic-fsc"
+    metrics: dict[str, float | None]  # params_m, size_mb, gmacs, accuracy, f1, energy_j, ...
+    notes: dict[str, str] = field(default_factory=dict)  # metric -> why missing / how measured
+    config: dict[str, object] = field(default_factory=dict)
+    provenance: dict[str, object] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    artifacts: dict[str, str] = field(default_factory=dict)  # e.g. exported model path
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["schema"] = SCHEMA
+        d["experiment"]["needs"] = list(self.experiment.needs)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> Result:
+        exp = dict(d["experiment"])
+        exp["needs"] = tuple(exp.get("needs", ()))
+        fields = {k: v for k, v in d.items() if k not in ("schema", "experiment")}
+        return cls(experiment=Experiment(**exp), **fields)
+
+
+def result_path(results_dir: Path, exp: Experiment, profile: str, seed: int) -> Path:
+    return results_dir / profile / exp.table / exp.dataset.lower() / f"{exp.slug}-seed{seed}.json"
+
+
+def write_result(path: Path, result: Result) -> None:
+    """Write atomically: a temp file in the same folder, fsync, then rename over the target.
+
+    A run killed at any point leaves either no file or a complete one (temp files end in .tmp and
+    are never read).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_result(path: Path) -> Result:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"unreadable result file {path}: {err}") from err
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"result file {path} has schema {data.get('schema')!r}, expected {SCHEMA}")
+    return Result.from_json(data)
+
+
+def read_results(results_dir: Path, profile: str, table: str) -> list[Result]:
+    """Every complete result of one table and profile, in a stable (path) order."""
+    folder = results_dir / profile / table
+    if not folder.is_dir():
+        return []
+    return [read_result(p) for p in sorted(folder.rglob("*.json"))]

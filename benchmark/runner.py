@@ -1,0 +1,143 @@
+"""Run table rows, persist one result file per run, resume where a previous run stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from baselines.registry import MODELS
+from benchmark.efficiency import measure_efficiency
+from benchmark.experiments import Experiment, Profile, experiments
+from benchmark.metrics import paper_size_mb
+from benchmark.paper import DATASETS
+from benchmark.provenance import provenance
+from benchmark.report import write_report
+from benchmark.results import Result, read_result, read_results, result_path, write_result
+
+# A row trainer: (experiment, profile, seed, context) -> (metrics, notes, artifacts)
+RowTrainer = Callable[..., tuple[dict[str, float], dict[str, str], dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    profile: Profile
+    out_dir: Path  # reports land here; result files under out_dir / "results"
+    seeds: tuple[int, ...] = (0,)
+    rows: tuple[str, ...] | None = None  # paper row labels; None = all
+    datasets: tuple[str, ...] = DATASETS
+    data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
+    cache_dir: Path | None = None
+    force: bool = False  # recompute even complete results
+
+    @property
+    def results_dir(self) -> Path:
+        return self.out_dir / "results"
+
+
+def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> list[Experiment]:
+    """Experiments of a table filtered by row label and dataset; unknown names list valid ones."""
+    exps = experiments(table)
+    known_rows = sorted({e.row for e in exps})
+    for r in rows or ():
+        if r not in known_rows:
+            raise ValueError(f"unknown row {r!r} for {table}; known: {', '.join(known_rows)}")
+    for d in datasets:
+        if d not in DATASETS:
+            raise ValueError(f"unknown dataset {d!r}; known: {', '.join(DATASETS)}")
+    return [e for e in exps if (not rows or e.row in rows) and e.dataset in datasets]
+
+
+def experiment_config(exp: Experiment, profile: Profile, num_classes: int) -> dict[str, object]:
+    """Everything that determines a result; a stored result is reused only if this matches."""
+    return {
+        "profile": dataclasses.asdict(profile),
+        "num_classes": num_classes,
+        "trainer": None,  # replaced when rows are trained
+    }
+
+
+def run_experiment(
+    exp: Experiment, profile: Profile, seed: int, corpus_name: str, num_classes: int
+) -> Result:
+    start = time.perf_counter()
+    metrics: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    if exp.model not in MODELS:
+        for m in ("params_m", "size_mb", "gmacs", "energy_j", "accuracy", "f1"):
+            notes[m] = f"model {exp.model!r} not implemented yet (see issue #5)"
+    else:
+        eff = measure_efficiency(
+            exp.model, num_classes, profile.n_frames, profile.energy_seconds, profile.measure_energy
+        )
+        metrics["params_m"] = eff.params / 1e6
+        metrics["size_mb"] = paper_size_mb(eff.params, exp.bits)
+        metrics["gmacs"] = eff.gmacs_30s
+        metrics["gmacs_flop_counter"] = eff.gmacs_30s_check
+        metrics["gmacs_run"] = eff.gmacs_run
+        if eff.energy is not None:
+            metrics["energy_j"] = eff.energy.joules_per_utterance
+            notes["energy_j"] = (
+                f"codecarbon mode {eff.energy.mode}, {eff.energy.utterances} utterances of "
+                f"{profile.n_frames} frames at batch 1"
+            )
+        else:
+            notes["energy_j"] = "not measured: energy measurement disabled in this profile"
+        for m in ("accuracy", "f1"):
+            notes[m] = "not measured: needs training (issue #3)"
+    return Result(
+        experiment=exp,
+        profile=profile.name,
+        seed=seed,
+        corpus=corpus_name,
+        metrics=metrics,
+        notes=notes,
+        config=experiment_config(exp, profile, num_classes),
+        provenance=provenance(),
+        wall_seconds=time.perf_counter() - start,
+    )
+
+
+def _is_current(path: Path, config: dict[str, object]) -> bool:
+    if not path.exists():
+        return False
+    try:
+        stored = read_result(path)
+    except ValueError:
+        return False
+    return stored.config == config
+
+
+def run_table(
+    table: str,
+    options: RunOptions,
+    class_count: Callable[[str], tuple[str, int]],
+    log: Callable[[str], None] = print,
+) -> tuple[Path, Path]:
+    """Run (or resume) every selected row of ``table`` and write its report.
+
+    ``class_count(dataset) -> (corpus name, number of intents)`` resolves the profile's corpus.
+    """
+    profile = options.profile
+    exps = select(table, options.rows, options.datasets)
+    corpora = {ds: class_count(ds) for ds in sorted({e.dataset for e in exps})}
+    todo, done = [], 0
+    for exp in exps:
+        corpus_name, n_classes = corpora[exp.dataset]
+        config = experiment_config(exp, profile, n_classes)
+        for seed in options.seeds:
+            path = result_path(options.results_dir, exp, profile.name, seed)
+            if not options.force and _is_current(path, config):
+                done += 1
+            else:
+                todo.append((exp, seed, path, corpus_name, n_classes))
+    log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
+    for exp, seed, path, corpus_name, n_classes in tqdm(todo, desc=table, unit="row"):
+        tqdm.write(f"  {exp.row} [{exp.bits} bit, {exp.dataset}, seed {seed}]")
+        write_result(path, run_experiment(exp, profile, seed, corpus_name, n_classes))
+    results = read_results(options.results_dir, profile.name, table)
+    return write_report(table, results, profile.name, options.out_dir)

@@ -1,0 +1,116 @@
+"""Metrics on modules and labels whose answers are known by hand."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from baselines.whisper import WhisperClassifier
+from benchmark.metrics import (
+    accuracy,
+    count_params,
+    gmacs_flop_counter,
+    gmacs_fvcore,
+    macro_f1,
+    paper_size_mb,
+)
+
+
+class _Wrap(nn.Module):
+    inputs = ("mel",)
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.inner(mel)
+
+
+def test_linear_macs_and_params():
+    lin = nn.Linear(20, 7)
+    x = torch.randn(1, 5, 20)  # 5 positions x 20 in x 7 out
+    assert gmacs_fvcore(_Wrap(lin), {"mel": x}) * 1e9 == pytest.approx(5 * 20 * 7)
+    assert gmacs_flop_counter(_Wrap(lin), {"mel": x}) * 1e9 == pytest.approx(5 * 20 * 7)
+    assert count_params(lin) == 20 * 7 + 7
+
+
+def test_conv1d_macs():
+    conv = nn.Conv1d(4, 6, kernel_size=3, stride=2, padding=1)
+    x = torch.randn(1, 4, 10)  # output length (10 + 2 - 3) // 2 + 1 = 5
+    expected = 6 * 4 * 3 * 5
+    assert gmacs_fvcore(_Wrap(conv), {"mel": x}) * 1e9 == pytest.approx(expected)
+    assert gmacs_flop_counter(_Wrap(conv), {"mel": x}) * 1e9 == pytest.approx(expected)
+
+
+class _Attention(nn.Module):
+    """Single-head attention with explicit matmuls: q, k, v, out projections + 2 matmuls."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(x.shape[-1]), dim=-1)
+        return self.o(w @ v)
+
+
+def test_attention_block_macs():
+    t, d = 9, 8
+    expected = 4 * t * d * d + 2 * t * t * d  # four projections, QK^T and AV
+    x = torch.randn(1, t, d)
+    assert gmacs_fvcore(_Wrap(_Attention(d)), {"mel": x}) * 1e9 == pytest.approx(expected)
+    assert gmacs_flop_counter(_Wrap(_Attention(d)), {"mel": x}) * 1e9 == pytest.approx(expected)
+
+
+def test_fvcore_and_flop_counter_agree_on_tiny_whisper():
+    torch.manual_seed(0)
+    model = WhisperClassifier("tiny", num_classes=31, n_frames=200).eval()
+    inputs = {"mel": torch.randn(1, 80, 200)}
+    fv = gmacs_fvcore(model, inputs)
+    fc = gmacs_flop_counter(model, inputs)
+    assert fv > 0
+    assert abs(fv - fc) / fc < 0.01
+    # without layer_norm fvcore counts exactly what FlopCounterMode counts
+    assert gmacs_fvcore(model, inputs, count_norms=False) == pytest.approx(fc, rel=1e-9)
+
+
+def test_whisper_tiny_params_match_paper_fsc_row():
+    # Paper Table 1, QUADS on FSC: 7.64 M params, 29.16 MB at 32 bit, 3.65 MB at 4 bit
+    model = WhisperClassifier("tiny", num_classes=31, n_frames=200)
+    n = count_params(model)
+    assert round(n / 1e6, 2) == 7.64
+    assert round(paper_size_mb(n, 32), 2) == 29.16
+    assert round(paper_size_mb(n, 4), 2) == 3.65
+    # the frozen positional table is not counted
+    assert count_params(model, trainable_only=False) == n + 100 * 384
+
+
+def test_count_params_counts_shared_tensors_once():
+    lin = nn.Linear(3, 3)
+    model = nn.Sequential(lin, lin)
+    assert count_params(model) == 12
+
+
+def test_accuracy_and_macro_f1_by_hand():
+    y_true = [0, 0, 1, 1, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 0]
+    assert accuracy(y_true, y_pred) == pytest.approx(100 * 4 / 6)
+    # class 0: tp1 fp1 fn1 -> 0.5; class 1: tp2 fp1 fn0 -> 0.8; class 2: tp1 fp0 fn1 -> 2/3
+    assert macro_f1(y_true, y_pred) == pytest.approx(100 * (0.5 + 0.8 + 2 / 3) / 3)
+
+
+def test_macro_f1_counts_predicted_only_classes():
+    # class 3 is predicted but never true: it counts with F1 0 (scikit-learn's convention)
+    assert macro_f1([0, 0], [0, 3]) == pytest.approx(100 * (2 / 3 + 0) / 2)
+
+
+def test_metric_input_errors():
+    with pytest.raises(ValueError, match="non-empty"):
+        accuracy([], [])
+    with pytest.raises(ValueError, match="equal"):
+        macro_f1([0, 1], [0])
+    with pytest.raises(ValueError, match="bits"):
+        paper_size_mb(10, 0)

@@ -85,10 +85,7 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
             values = [r.metrics.get(metric) for r in runs]
             values = [v for v in values if v is not None]
             notes = sorted({r.notes[metric] for r in runs if metric in r.notes})
-            if not runs:
-                note = "not run with this profile"
-            else:
-                note = "; ".join(notes)
+            note = "; ".join(notes) if runs else "not run with this profile"
             cells.append(
                 Cell(
                     row=exp.row,

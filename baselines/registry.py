@@ -8,6 +8,8 @@ from functools import partial
 
 from torch import nn
 
+from baselines.ctl import build_ctl_classifier
+from baselines.prosody import build_prosody_model
 from baselines.whisper import build_whisper_classifier
 
 
@@ -43,6 +45,32 @@ for _size, _pre in (
             build=partial(build_whisper_classifier, _size),
             pretrained=_pre,
             description=f"Whisper {_size} encoder + mean pooling + linear head",
+        )
+    )
+
+register(
+    ModelSpec(
+        name="ctl",
+        family="ctl",
+        build=build_ctl_classifier,
+        pretrained=None,  # NeMo's SLU checkpoint is not on PyPI; see baselines.ctl.load_nemo_checkpoint
+        description="Conformer-Transformer-Large (NeMo SLU): 17x512 Conformer + 3-layer decoder",
+    )
+)
+for _name, _desc in (
+    ("prosody", "Prosody (Rajaa 2023): Whisper base + prosody concat + 2-layer LSTM"),
+    (
+        "prosody-distill",
+        "Prosody + Distillation: prosody and acoustic branches, acoustic at inference",
+    ),
+):
+    register(
+        ModelSpec(
+            name=_name,
+            family="prosody",
+            build=partial(build_prosody_model, _name),
+            pretrained="base",
+            description=_desc,
         )
     )
 

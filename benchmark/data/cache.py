@@ -1,0 +1,79 @@
+"""Where generated corpora and feature caches live, and how a cache folder is published.
+
+Root: `$QUADS_CACHE_DIR`, else `~/.cache/quads-repro`; corpora go to `<root>/corpora`,
+features to `<root>/features`. A function's `cache_dir` argument replaces that folder
+(e.g. `load_features(..., cache_dir=root / "features")`).
+A cache folder is built under a temporary sibling name (`<final>.tmp-<pid>-<rand>`) and
+renamed into place only when complete, so an interrupted run never leaves a half cache;
+temporary folders of dead processes are removed the next time the same cache is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+CACHE_ENV = "QUADS_CACHE_DIR"
+DEFAULT_CACHE = Path("~/.cache/quads-repro")
+
+
+def cache_root() -> Path:
+    """The cache root: $QUADS_CACHE_DIR, else ~/.cache/quads-repro."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else DEFAULT_CACHE.expanduser()
+
+
+def cache_subdir(cache_dir: str | os.PathLike | None, kind: str) -> Path:
+    """The folder for one kind of cache ("corpora", "features"): `cache_dir` if given,
+    else `<cache root>/<kind>`."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    return cache_root() / kind
+
+
+def stable_hash(obj: object, n: int = 12) -> str:
+    """First `n` hex digits of sha256 over the canonical JSON of `obj`."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def new_temp_dir(final: Path) -> Path:
+    """Create an empty temporary sibling of `final`; remove stale ones left by dead processes."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(final.name + ".tmp-*"):
+        try:
+            pid = int(stale.name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = final.parent / f"{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def publish_dir(tmp: Path, final: Path) -> bool:
+    """Rename a finished temporary folder to `final`. Returns False (and deletes `tmp`) when
+    another process published `final` first."""
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if final.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            return False
+        raise
+    return True

@@ -1,0 +1,205 @@
+"""Packed on-disk format (quads/export.py): exact reload, metadata, skipped tensors, size."""
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from torch import nn
+from transformers import WhisperConfig
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+from quads.codebook import dequantize, fit_codebook
+from quads.export import load_quantized, measured_size_bytes, read_metadata, save_quantized
+from quads.quantize import CodebookQuantizer, QuantConfig
+
+
+class Toy(nn.Module):
+    """Conv1d + LayerNorm + Linear head + a frozen deterministic table (not to be stored)."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, width, kernel_size=3, padding=1)
+        self.norm = nn.LayerNorm(width)
+        self.fc = nn.Linear(width, width)
+        self.head = nn.Linear(width, 5)
+        pos = torch.arange(6.0)[:, None] / (10.0 ** (torch.arange(float(width)) / width))
+        self.embed_positions = nn.Parameter(torch.sin(pos), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 4, 6)
+        h = self.conv(x).transpose(1, 2) + self.embed_positions  # (B, 6, W)
+        return self.head(torch.relu(self.fc(self.norm(h))).mean(1))  # (B, 5)
+
+
+class WhisperHead(nn.Module):
+    """Tiny transformers WhisperEncoder + mean pooling + linear head (the QUADS student shape)."""
+
+    def __init__(self, cfg: WhisperConfig, classes: int = 7) -> None:
+        super().__init__()
+        self.encoder = WhisperEncoder(cfg)
+        self.head = nn.Linear(cfg.d_model, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 80, 100)
+        return self.head(self.encoder(x).last_hidden_state.mean(1))
+
+
+WHISPER = {
+    "d_model": 64,
+    "encoder_layers": 2,
+    "encoder_attention_heads": 4,
+    "encoder_ffn_dim": 128,
+    "num_mel_bins": 80,
+    "max_source_positions": 50,
+}
+
+
+def _whisper(seed: int) -> WhisperHead:
+    torch.manual_seed(seed)
+    return WhisperHead(WhisperConfig(**WHISPER)).eval()
+
+
+def _train_step(model: nn.Module, x: torch.Tensor, classes: int) -> None:
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    y = torch.arange(x.shape[0]) % classes
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+def test_toy_round_trip_gives_identical_logits(tmp_path):
+    torch.manual_seed(0)
+    model = Toy()
+    x = torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(1))
+    q = CodebookQuantizer(model, QuantConfig(bits=4)).attach()
+    _train_step(model, x, 5)  # centroids move away from the k-means fit
+    with torch.no_grad():
+        expected = model(x)
+    path = tmp_path / "toy.safetensors"
+    nbytes = save_quantized(model, q, path, {"width": 8}, skip=("embed_positions",))
+    assert nbytes == measured_size_bytes(path) == path.stat().st_size
+    torch.manual_seed(123)
+    skeleton = Toy()
+    assert load_quantized(path, skeleton) is skeleton
+    with torch.no_grad():
+        assert torch.equal(skeleton(x), expected)
+    meta = read_metadata(path)
+    assert meta["bits"] == 4 and meta["model_config"] == {"width": 8}
+    assert set(meta["quantized"]) == {"conv.weight", "fc.weight", "head.weight"}
+    assert meta["quantized"]["conv.weight"] == {
+        "shape": [8, 4, 3],
+        "dtype": "float32",
+        "codebook_size": 16,
+    }
+    assert meta["skipped"] == ["embed_positions"]
+    assert "conv.bias" in meta["float"] and "norm.weight" in meta["float"]
+    with safe_open(str(path), framework="pt") as f:
+        keys = set(f.keys())
+        assert f.get_tensor("indices/fc.weight").dtype == torch.uint8
+        assert f.get_tensor("indices/fc.weight").numel() == 64 * 4 // 8
+    assert not any("embed_positions" in k for k in keys)
+    assert "float/fc.weight" not in keys
+
+
+def test_whisper_encoder_round_trip_without_positional_table(tmp_path):
+    model = _whisper(seed=0)
+    x = torch.randn(2, 80, 100, generator=torch.Generator().manual_seed(2))
+    q = CodebookQuantizer(model, QuantConfig(bits=3)).attach()
+    assert not any("embed_positions" in n for n in q.names)
+    model.train()
+    _train_step(model, x, 7)
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+    path = tmp_path / "whisper.safetensors"
+    save_quantized(model, q, path, WHISPER, skip=r"embed_positions")
+    meta = read_metadata(path)
+    assert meta["skipped"] == ["encoder.embed_positions.weight"]
+    assert len(meta["quantized"]) == 15  # 2 convs + 2 x 6 attention/FFN linears + head
+    assert meta["model_config"] == WHISPER
+    with safe_open(str(path), framework="pt") as f:
+        stored = list(f.keys())
+    assert stored and not any("embed_positions" in k for k in stored)
+    skeleton = _whisper(seed=99)  # other random weights, same deterministic sinusoid table
+    load_quantized(path, skeleton)
+    with torch.no_grad():
+        assert torch.equal(skeleton(x), expected)
+
+
+def test_post_training_quantization_from_a_config(tmp_path):
+    torch.manual_seed(0)
+    model = Toy()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "ptq.safetensors"
+    save_quantized(model, QuantConfig(bits=2), path, {}, skip=lambda key: key == "embed_positions")
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # unchanged
+    torch.manual_seed(7)
+    skeleton = load_quantized(path, Toy())
+    c, i = fit_codebook(model.fc.weight, 2)
+    assert torch.equal(skeleton.fc.weight, dequantize(c, i, (8, 8)))
+    assert torch.equal(skeleton.norm.bias, model.norm.bias)
+
+
+def test_detached_quantizer_must_match_the_weights(tmp_path):
+    torch.manual_seed(0)
+    model = Toy()
+    q = CodebookQuantizer(model, QuantConfig(bits=4)).attach().detach()
+    save_quantized(model, q, tmp_path / "ok.safetensors", {})  # weights still C[I]
+    with torch.no_grad():
+        model.fc.weight.add_(0.01)
+    with pytest.raises(ValueError, match="changed"):
+        save_quantized(model, q, tmp_path / "bad.safetensors", {})
+
+
+def test_load_and_save_errors(tmp_path):
+    torch.manual_seed(0)
+    model = Toy()
+    path = tmp_path / "m.safetensors"
+    save_quantized(model, QuantConfig(bits=4), path, {}, skip="embed_positions")
+    attached = Toy()
+    CodebookQuantizer(attached, QuantConfig(bits=4)).attach()
+    with pytest.raises(ValueError, match="attached"):
+        load_quantized(path, attached)
+    with pytest.raises(ValueError, match="lacks"):
+        load_quantized(path, Toy(width=8).head)  # the file has keys the skeleton lacks
+    with pytest.raises(ValueError, match="not in the file"):
+        load_quantized(tmp_path / "m.safetensors", _WithExtra())
+    with pytest.raises(ValueError, match="model_config"):
+        save_quantized(model, QuantConfig(bits=4), tmp_path / "x.safetensors", {"f": object()})
+    with pytest.raises(ValueError, match="quantizer_or_config"):
+        save_quantized(model, 4, tmp_path / "x.safetensors", {})
+    plain = tmp_path / "plain.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"a": torch.zeros(2)}, str(plain))
+    with pytest.raises(ValueError, match="not a quads-codebook file"):
+        read_metadata(plain)
+
+
+class _WithExtra(Toy):
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = nn.Linear(2, 2)
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+def test_file_size_is_packed_payload_plus_small_overhead(tmp_path, bits):
+    """bytes = ceil(n b / 8) per weight + 4 k per codebook + float leftovers + header.
+
+    Bound: header (8-byte length + safetensors JSON + our metadata JSON) < 2 KiB for this
+    model of 3 covered tensors and 5 float tensors.
+    """
+    torch.manual_seed(0)
+    model = Toy(width=128)
+    path = tmp_path / f"size{bits}.safetensors"
+    q = CodebookQuantizer(model, QuantConfig(bits=bits)).attach()
+    nbytes = save_quantized(model, q, path, {"width": 128}, skip=("embed_positions",))
+    stats = q.stats()
+    packed = sum(-(-s.numel * bits // 8) for s in stats)
+    codebooks = sum(4 * s.codebook_size for s in stats)
+    leftovers = 4 * sum(p.numel() for n, p in model.state_dict().items() if n.endswith("bias"))
+    leftovers += 4 * (model.norm.weight.numel())
+    payload = packed + codebooks + leftovers
+    assert payload < nbytes < payload + 2048
+    numel = sum(s.numel for s in stats)
+    assert nbytes <= numel * bits / 8 + 2**bits * 4 * 3 + leftovers + 2048
+    header = json.loads(path.read_bytes()[8 : 8 + int.from_bytes(path.read_bytes()[:8], "little")])
+    assert json.loads(header["__metadata__"]["quads"])["bits"] == bits

@@ -43,13 +43,18 @@ def whisper_dims(size: str) -> WhisperDims:
     return WHISPER_SIZES[key]
 
 
-def whisper_config(size: str, n_frames: int = PAPER_FRAMES) -> WhisperConfig:
-    """A ``WhisperConfig`` whose encoder accepts exactly ``n_frames`` log-mel frames."""
+def whisper_config(
+    size: str, n_frames: int = PAPER_FRAMES, dims: WhisperDims | None = None
+) -> WhisperConfig:
+    """A ``WhisperConfig`` whose encoder accepts exactly ``n_frames`` log-mel frames.
+
+    ``dims`` overrides the size's dimensions (tiny test models).
+    """
     if n_frames <= 0 or n_frames % 2:
         raise ValueError(
             f"n_frames must be a positive even number (conv2 has stride 2), got {n_frames}"
         )
-    dims = whisper_dims(size)
+    dims = dims or whisper_dims(size)
     return WhisperConfig(
         num_mel_bins=N_MELS,
         d_model=dims.d_model,
@@ -89,13 +94,19 @@ class WhisperClassifier(nn.Module):
 
     inputs = ("mel",)
 
-    def __init__(self, size: str, num_classes: int, n_frames: int = PAPER_FRAMES) -> None:
+    def __init__(
+        self,
+        size: str,
+        num_classes: int,
+        n_frames: int = PAPER_FRAMES,
+        dims: WhisperDims | None = None,
+    ) -> None:
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         self.size = size
         self.n_frames = n_frames
-        self.encoder = WhisperEncoder(whisper_config(size, n_frames))
+        self.encoder = WhisperEncoder(whisper_config(size, n_frames, dims))
         self.encoder.embed_positions.weight.requires_grad_(False)  # sinusoids, frozen as in Whisper
         self.head = nn.Linear(self.encoder.config.d_model, num_classes)
 

@@ -37,7 +37,6 @@ def _data_roots(args: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.data.corpora import get_corpus
     from benchmark.runner import RunOptions, run_table
 
     profile = get_profile(args.profile)
@@ -53,12 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
     )
 
-    def class_count(dataset: str) -> tuple[str, int]:
-        name = profile.corpus_for(dataset)
-        corpus = get_corpus(name, root=options.data_roots.get(name), cache_dir=options.cache_dir)
-        return name, len(corpus.intents)
-
-    md, js = run_table(args.table, options, class_count)
+    md, js = run_table(args.table, options)
     print(f"report: {md}\ndata:   {js}")
     if args.print:
         print(md.read_text())
@@ -108,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(run)
     run.add_argument("--rows", nargs="+", help="paper row labels, e.g. 'Whisper (base)' QUADS")
     run.add_argument("--datasets", nargs="+", default=list(DATASETS), help="SLURP and/or FSC")
-    run.add_argument("--seeds", nargs="+", type=int, default=[0])
+    run.add_argument("--seeds", nargs="+", type=int, default=[], help="default: the profile's")
     run.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
     run.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
     run.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchmark.paper import DATASETS, TABLE1_ROWS, TABLE2_ROWS
+from quads.train import OptimConfig
 
 BIT_LENGTHS = (32, 16, 8, 4)  # 32 = float: no quantization
 
@@ -86,7 +87,26 @@ class Profile:
     n_frames: int = 300  # input length in 10 ms frames (3 s); the paper uses 3000 (30 s)
     energy_seconds: float = 2.0  # minimum inference time per energy measurement
     measure_energy: bool = True
-    train: bool = True
+    seeds: tuple[int, ...] = (0,)
+    subset: int | None = None  # at most this many utterances per split (smoke only)
+    batch_size: int = 16
+    # fine-tuning of baselines (Whisper rows, CTL, Prosody): Adam, encoder / head learning rates
+    finetune_epochs: int = 3
+    finetune_optim: OptimConfig = OptimConfig("adam", lr_encoder=5e-5, lr_head=1e-3)
+    prosody_stage_epochs: int = 1  # Prosody + Distillation: prosody branch alone first
+    # QUADS: every strategy starts with the same first distillation phase (computed once)
+    teacher: str = "base"  # pretrained Whisper encoder whose pooled features are distilled
+    alpha: float = 0.5  # Eq. 3
+    distill_optim: OptimConfig = OptimConfig("adam", lr_encoder=5e-5, lr_head=1e-3)
+    quant_optim: OptimConfig = OptimConfig("adam", lr_encoder=1e-5, lr_head=1e-4)
+    # Equal budgets: "Distillation" trains as many epochs as MCT (first + rest = 3 here);
+    # "Quantization after Distillation" is that distilled model plus one quantization phase.
+    distill_first: int = 1  # epochs of the first distillation phase
+    distill_rest: int = 2  # further distillation epochs of "Distillation" / "QaD"
+    mct_iterations: int = 1  # the paper uses 5
+    mct_distill_epochs: int = 1  # distillation epochs of later MCT iterations
+    quant_epochs: int = 1  # epochs of each intermediate quantization phase (and QaD's)
+    final_epochs: int = 1  # epochs of MCT's final quantization phase
 
     def corpus_for(self, dataset: str) -> str:
         if dataset not in self.corpora:
@@ -104,7 +124,10 @@ PROFILES: dict[str, Profile] = {
             "CI check: tiny subsets, minutes; numbers are not meaningful",
             corpora=_SYNTHETIC,
             n_frames=200,
-            energy_seconds=0.5,
+            energy_seconds=2.0,
+            subset=48,
+            finetune_epochs=1,
+            distill_rest=1,
         ),
         Profile(
             "cpu",
@@ -118,6 +141,20 @@ PROFILES: dict[str, Profile] = {
             corpora={"FSC": "fsc", "SLURP": "slurp"},
             n_frames=3000,
             energy_seconds=5.0,
+            seeds=(0, 1, 2),
+            teacher="large-v2",
+            finetune_epochs=20,
+            prosody_stage_epochs=10,  # Rajaa's code
+            # paper Sec. 3.4: 1e-6 encoder, 1e-3 classifier; five MCT iterations
+            finetune_optim=OptimConfig("adam", lr_encoder=1e-6, lr_head=1e-3),
+            distill_optim=OptimConfig("adam", lr_encoder=1e-6, lr_head=1e-3),
+            quant_optim=OptimConfig("adam", lr_encoder=1e-6, lr_head=1e-4),
+            distill_first=2,
+            distill_rest=20,  # Distillation = MCT budget: 5 x (2 + 2) + 2 = 22 epochs
+            mct_iterations=5,
+            mct_distill_epochs=2,
+            quant_epochs=2,
+            final_epochs=2,
         ),
     )
 }

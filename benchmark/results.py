@@ -25,6 +25,7 @@ class Result:
     provenance: dict[str, object] = field(default_factory=dict)
     wall_seconds: float = 0.0
     artifacts: dict[str, str] = field(default_factory=dict)  # e.g. exported model path
+    training: dict[str, object] = field(default_factory=dict)  # init, schedule, per-epoch history
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)

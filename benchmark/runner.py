@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,16 +19,14 @@ from benchmark.paper import DATASETS
 from benchmark.provenance import provenance
 from benchmark.report import write_report
 from benchmark.results import Result, read_result, read_results, result_path, write_result
-
-# A row trainer: (experiment, profile, seed, context) -> (metrics, notes, artifacts)
-RowTrainer = Callable[..., tuple[dict[str, float], dict[str, str], dict[str, str]]]
+from benchmark.training import RowOutcome, Workspace, train_row
 
 
 @dataclass(frozen=True)
 class RunOptions:
     profile: Profile
     out_dir: Path  # reports land here; result files under out_dir / "results"
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = ()  # empty: the profile's seeds
     rows: tuple[str, ...] | None = None  # paper row labels; None = all
     datasets: tuple[str, ...] = DATASETS
     data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
@@ -52,21 +51,25 @@ def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> l
     return [e for e in exps if (not rows or e.row in rows) and e.dataset in datasets]
 
 
-def experiment_config(exp: Experiment, profile: Profile, num_classes: int) -> dict[str, object]:
+def experiment_config(
+    exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int
+) -> dict[str, object]:
     """Everything that determines a result; a stored result is reused only if this matches."""
-    return {
+    config = {
         "profile": dataclasses.asdict(profile),
+        "corpus_fingerprint": corpus_fingerprint,
         "num_classes": num_classes,
-        "trainer": None,  # replaced when rows are trained
     }
+    return json.loads(json.dumps(config))  # the form it has once read back from a result file
 
 
-def run_experiment(
-    exp: Experiment, profile: Profile, seed: int, corpus_name: str, num_classes: int
-) -> Result:
+def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
     start = time.perf_counter()
+    corpus = ws.corpus(exp.dataset)
+    num_classes = len(corpus.intents)
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
+    outcome = RowOutcome()
     if exp.model not in MODELS:
         for m in ("params_m", "size_mb", "gmacs", "energy_j", "accuracy", "f1"):
             notes[m] = f"model {exp.model!r} not implemented yet (see issue #5)"
@@ -87,18 +90,21 @@ def run_experiment(
             )
         else:
             notes["energy_j"] = "not measured: energy measurement disabled in this profile"
-        for m in ("accuracy", "f1"):
-            notes[m] = "not measured: needs training (issue #3)"
+        outcome = train_row(exp, profile, seed, ws, ws.cache / "runs")
+        metrics.update(outcome.metrics)
+        notes.update(outcome.notes)
     return Result(
         experiment=exp,
         profile=profile.name,
         seed=seed,
-        corpus=corpus_name,
+        corpus=corpus.name,
         metrics=metrics,
         notes=notes,
-        config=experiment_config(exp, profile, num_classes),
+        config=experiment_config(exp, profile, corpus.fingerprint, num_classes),
         provenance=provenance(),
         wall_seconds=time.perf_counter() - start,
+        artifacts=outcome.artifacts,
+        training=outcome.training,
     )
 
 
@@ -113,31 +119,27 @@ def _is_current(path: Path, config: dict[str, object]) -> bool:
 
 
 def run_table(
-    table: str,
-    options: RunOptions,
-    class_count: Callable[[str], tuple[str, int]],
-    log: Callable[[str], None] = print,
+    table: str, options: RunOptions, log: Callable[[str], None] = print
 ) -> tuple[Path, Path]:
-    """Run (or resume) every selected row of ``table`` and write its report.
-
-    ``class_count(dataset) -> (corpus name, number of intents)`` resolves the profile's corpus.
-    """
+    """Run (or resume) every selected row of ``table`` and write its report."""
     profile = options.profile
     exps = select(table, options.rows, options.datasets)
-    corpora = {ds: class_count(ds) for ds in sorted({e.dataset for e in exps})}
+    ws = Workspace(profile, options.data_roots, options.cache_dir)
     todo, done = [], 0
     for exp in exps:
-        corpus_name, n_classes = corpora[exp.dataset]
-        config = experiment_config(exp, profile, n_classes)
-        for seed in options.seeds:
+        corpus = ws.corpus(exp.dataset)
+        config = experiment_config(exp, profile, corpus.fingerprint, len(corpus.intents))
+        for seed in options.seeds or profile.seeds:
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config):
                 done += 1
             else:
-                todo.append((exp, seed, path, corpus_name, n_classes))
+                todo.append((exp, seed, path))
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
-    for exp, seed, path, corpus_name, n_classes in tqdm(todo, desc=table, unit="row"):
-        tqdm.write(f"  {exp.row} [{exp.bits} bit, {exp.dataset}, seed {seed}]")
-        write_result(path, run_experiment(exp, profile, seed, corpus_name, n_classes))
+    for exp, seed, path in tqdm(todo, desc=table, unit="row"):
+        tqdm.write(
+            f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
+        )
+        write_result(path, run_experiment(exp, profile, seed, ws))
     results = read_results(options.results_dir, profile.name, table)
     return write_report(table, results, profile.name, options.out_dir)

@@ -1,0 +1,427 @@
+"""pytest-benchmark JSON -> Markdown report of the speed benchmarks (`reports/benchmarks.md`).
+
+    pytest benchmark/ --benchmark-only --benchmark-json reports/benchmarks.json
+    python -m benchmark.bench_report reports/benchmarks.json reports/benchmarks.md
+
+`render_report(data)` is a pure function of the JSON: the same file renders to the same bytes.
+It writes the machine description (pytest-benchmark's machine_info and commit_info, plus what
+benchmark/conftest.py adds), a "Ratios" section computed from this run only, one table per
+benchmark group, and the benchmarks that were skipped (the conftest's "skipped" list).
+Benchmarks are found by their `extra_info` ("kind", "model", "bits", ...), not by test name.
+Targets are stated beside the ratios as text; nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+NOT_MEASURED = "not measured in this run"
+STUDENT = "whisper-tiny"
+BASE = "whisper-base"
+
+# Groups in reading order; groups not listed follow in order of first appearance.
+GROUP_ORDER = (
+    "inference-3s-b1",
+    "inference-3s-b16",
+    "inference-30s-b1",
+    "inference-30s-b16",
+    "train-step",
+    "codebook-fit-4bit",
+    "codebook-fit-8bit",
+    "per-step-quantization",
+    "data",
+)
+GROUP_TITLES = {
+    "inference-3s-b1": "Inference, 3 s input (300 frames), batch 1",
+    "inference-3s-b16": "Inference, 3 s input (300 frames), batch 16",
+    "inference-30s-b1": "Inference, 30 s input (3000 frames), batch 1",
+    "inference-30s-b16": "Inference, 30 s input (3000 frames), batch 16",
+    "train-step": "Training step of the student (batch 16, 3 s, Adam, CE)",
+    "codebook-fit-4bit": "Codebook fitting, whole student, 4 bit",
+    "codebook-fit-8bit": "Codebook fitting, whole student, 8 bit",
+    "per-step-quantization": "Per-step quantization work (on top of a float step)",
+    "data": "Data path",
+}
+GROUP_NOTES = {
+    "inference-3s-b1": "One `inference_mode` forward, random weights (weights do not change "
+    "the time). `export-Nbit`: the student saved with `quads.export` and loaded into a fresh "
+    "float skeleton (W = C[I] dequantized on load), so it runs float kernels.",
+    "train-step": "With codebooks attached the optimizer holds only centroids, biases and "
+    "norms. Each quantized round runs right after a float step of the same batch; "
+    "the notes give the paired overhead median(q_i / f_i) - 1.",
+    "codebook-fit-4bit": "Ours: `CodebookQuantizer.attach` (sorted 1-D k-means, warm-startable). "
+    "Authors: `fast_pytorch_kmeans` per parameter, as in their train.py. "
+    "MSE = sum (W - C[I])^2 / numel over all covered weights.",
+    "per-step-quantization": "Authors: `authors_requantize`, every covered weight reset to "
+    "its cluster means after each optimizer step. Ours: the gather W = C[I] and its Eq. 4 "
+    "backward (bincount) for every covered weight.",
+    "data": "Per utterance = median / utterances per call.",
+}
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def fmt_time(seconds: float | None) -> str:
+    """Seconds with 3 significant digits in s / ms / µs."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(seconds) >= scale or unit == "µs":
+            value = seconds / scale
+            digits = max(0, 2 - int(math.floor(math.log10(abs(value))))) if value else 0
+            return f"{value:.{digits}f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def fmt_count(n: float | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n / 1e6:.2f} M" if n >= 1e5 else f"{int(n):,}"
+
+
+def fmt_num(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_pct(x: float) -> str:
+    """A fraction as a signed percentage: 0.015 -> "+1.5 %"."""
+    return f"{x * 100:+.1f} %".replace("-", "−")
+
+
+def fmt_sci(x: float) -> str:
+    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
+
+
+# ----------------------------------------------------------------------------- lookup
+
+
+def _median(bench: dict) -> float:
+    return float(bench["stats"]["median"])
+
+
+def find(benchmarks: Iterable[dict], **match: object) -> dict | None:
+    """The first benchmark whose extra_info has every key = value of `match`, else None."""
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if all(info.get(k) == v for k, v in match.items()):
+            return bench
+    return None
+
+
+# ----------------------------------------------------------------------------- ratios
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One line of the "Ratios" section; `value` is None when an input was not measured."""
+
+    name: str
+    value: float | None
+    text: str  # the measured value with its inputs, or NOT_MEASURED
+    target: str  # the target or what to read into it, as text
+
+
+def _step_overhead(benchmarks: list[dict], bits: int) -> Ratio:
+    name = f"Quantizer training-step overhead, {bits} bit"
+    target = "target ≤ 5 % of a float step"
+    quant = find(benchmarks, kind="train-step", bits=bits)
+    flt = find(benchmarks, kind="train-step", bits=0)
+    if quant is None:
+        return Ratio(name, None, NOT_MEASURED, target)
+    paired = quant["extra_info"].get("paired_overhead")
+    if paired is not None:
+        f_med = quant["extra_info"].get("paired_float_median_s")
+        how = f"paired with a float step; quantized {fmt_time(_median(quant))}"
+        how += f", float {fmt_time(f_med)}" if f_med is not None else ""
+        return Ratio(name, float(paired), f"{fmt_pct(paired)} ({how})", target)
+    if flt is None:
+        return Ratio(name, None, NOT_MEASURED, target)
+    value = _median(quant) / _median(flt) - 1.0
+    text = (
+        f"{fmt_pct(value)} (medians of separate benchmarks: quantized "
+        f"{fmt_time(_median(quant))}, float {fmt_time(_median(flt))})"
+    )
+    return Ratio(name, value, text, target)
+
+
+def _fit_speedup(benchmarks: list[dict], bits: int) -> tuple[Ratio, Ratio]:
+    ours = find(benchmarks, kind="codebook-fit", impl="ours", bits=bits)
+    theirs = find(benchmarks, kind="codebook-fit", impl="authors", bits=bits)
+    s_name = f"Codebook fit speed-up over the authors, {bits} bit (their time / ours)"
+    m_name = f"Codebook weight MSE, ours / authors, {bits} bit"
+    s_target = "target ≥ 10×"
+    m_target = "target ≤ 1 (equal or lower error)"
+    if ours is None or theirs is None:
+        return (
+            Ratio(s_name, None, NOT_MEASURED, s_target),
+            Ratio(m_name, None, NOT_MEASURED, m_target),
+        )
+    speed = _median(theirs) / _median(ours)
+    speed_text = (
+        f"{speed:.1f}× (authors {fmt_time(_median(theirs))}, ours {fmt_time(_median(ours))})"
+    )
+    mse_o, mse_a = ours["extra_info"].get("mse"), theirs["extra_info"].get("mse")
+    if mse_o is None or mse_a is None or mse_a == 0:
+        mse = Ratio(m_name, None, NOT_MEASURED, m_target)
+    else:
+        value = mse_o / mse_a
+        text = f"{value:.3g} (ours {fmt_sci(mse_o)}, authors {fmt_sci(mse_a)})"
+        mse = Ratio(m_name, value, text, m_target)
+    return Ratio(s_name, speed, speed_text, s_target), mse
+
+
+def _per_step(benchmarks: list[dict], bits: int) -> Ratio:
+    name = f"Per-step quantization work, authors / ours, {bits} bit"
+    target = "context: the authors re-quantize after every step of a quantization epoch"
+    theirs = find(benchmarks, kind="per-step", impl="authors", bits=bits)
+    ours = find(benchmarks, kind="per-step", impl="ours", bits=bits)
+    if theirs is None or ours is None:
+        return Ratio(name, None, NOT_MEASURED, target)
+    value = _median(theirs) / _median(ours)
+    flt = find(benchmarks, kind="train-step", bits=0)
+    parts = []
+    for who, bench in (("authors", theirs), ("ours", ours)):
+        share = f" = {_median(bench) / _median(flt) * 100:.1f} % of a float step" if flt else ""
+        parts.append(f"{who} {fmt_time(_median(bench))}{share}")
+    return Ratio(name, value, f"{value:.1f}× ({'; '.join(parts)})", target)
+
+
+def _student_vs_base(benchmarks: list[dict], batch: int) -> Ratio:
+    name = f"Whisper base / student latency, batch {batch}, 3 s (speed-up of the student)"
+    target = "context: the paper reports size and GMACs, not latency"
+    common = {"kind": "inference", "variant": "fp32", "n_frames": 300, "batch": batch}
+    student = find(benchmarks, model=STUDENT, **common)
+    base = find(benchmarks, model=BASE, **common)
+    if student is None or base is None:
+        return Ratio(name, None, NOT_MEASURED, target)
+    value = _median(base) / _median(student)
+    text = f"{value:.2f}× (base {fmt_time(_median(base))}, student {fmt_time(_median(student))})"
+    return Ratio(name, value, text, target)
+
+
+def _export_vs_fp32(benchmarks: list[dict], bits: int) -> Ratio:
+    name = f"Exported {bits}-bit student / fp32 latency, batch 1, 3 s"
+    target = (
+        "context: weights are dequantized on load, so no speed-up is expected; the gain is size"
+    )
+    common = {"kind": "inference", "model": STUDENT, "n_frames": 300, "batch": 1}
+    exported = find(benchmarks, variant=f"export-{bits}bit", **common)
+    fp32 = find(benchmarks, variant="fp32", **common)
+    if exported is None or fp32 is None:
+        return Ratio(name, None, NOT_MEASURED, target)
+    value = _median(exported) / _median(fp32)
+    text = f"{value:.2f}× (exported {fmt_time(_median(exported))}, fp32 {fmt_time(_median(fp32))})"
+    file_mb = exported["extra_info"].get("file_mb")
+    if file_mb is not None:
+        text += f"; file {file_mb:.2f} MB vs {fp32['extra_info'].get('size_mb', 0):.2f} MB fp32"
+    return Ratio(name, value, text, target)
+
+
+def ratios(data: dict) -> list[Ratio]:
+    """Every ratio of the "Ratios" section, from one pytest-benchmark JSON document."""
+    benchmarks = list(data.get("benchmarks", []))
+    out = [_step_overhead(benchmarks, b) for b in (4, 8)]
+    for bits in (4, 8):
+        out.extend(_fit_speedup(benchmarks, bits))
+    out += [_per_step(benchmarks, b) for b in (4, 8)]
+    out += [_student_vs_base(benchmarks, b) for b in (1, 16)]
+    out += [_export_vs_fp32(benchmarks, b) for b in (4, 8)]
+    return out
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _machine(data: dict) -> str:
+    mi = data.get("machine_info", {})
+    cpu = mi.get("cpu", {})
+    quads = mi.get("quads", {})
+    commit = data.get("commit_info", {})
+    rows = [
+        (
+            "CPU",
+            f"{cpu.get('brand_raw', mi.get('processor') or '?')} ({cpu.get('arch', mi.get('machine', '?'))})",
+        ),
+        ("Cores (logical)", str(cpu.get("count", quads.get("cpu_count", "?")))),
+        ("torch threads", str(quads.get("threads", "?"))),
+        ("torch", str(quads.get("torch", "?"))),
+        ("Python", f"{mi.get('python_implementation', '?')} {mi.get('python_version', '?')}"),
+        ("System", f"{mi.get('system', '?')} {mi.get('release', '')}".strip()),
+    ]
+    if "load_start" in quads:
+        rows.append(
+            (
+                "Load average (1 min), start → end",
+                f"{quads['load_start']} → {quads.get('load_end', '?')}",
+            )
+        )
+    if commit:
+        dirty = " (uncommitted changes)" if commit.get("dirty") else ""
+        rows.append(
+            ("Commit", f"{str(commit.get('id', '?'))[:12]} on {commit.get('branch', '?')}{dirty}")
+        )
+    rows.append(
+        ("Run", f"{data.get('datetime', '?')}, pytest-benchmark {data.get('version', '?')}")
+    )
+    if "suite_seconds" in data:
+        rows.append(("Suite wall time", fmt_time(float(data["suite_seconds"]))))
+    return tabulate(rows, headers=("Item", "Value"), tablefmt="github", disable_numparse=True)
+
+
+def _notes(info: dict, median: float) -> str:
+    notes = []
+    if info.get("kind") == "data" and info.get("utterances") and median > 0:
+        notes.append(f"{info['utterances'] / median:,.0f} utt/s")
+    if info.get("kind") == "codebook-fit" and "mse" in info:
+        notes.append(f"MSE {fmt_sci(info['mse'])} over {info.get('tensors', '?')} tensors")
+    if "paired_overhead" in info:
+        notes.append(f"paired overhead {fmt_pct(info['paired_overhead'])}")
+    if "trainable_after_attach" in info:
+        notes.append(f"{fmt_count(info['trainable_after_attach'])} trainable after attach")
+    if "audio_seconds" in info and info.get("kind") == "data":
+        notes.append(f"{info['audio_seconds']:.1f} s of audio per call")
+    if "weights" in info:
+        notes.append(str(info["weights"]))
+    if "load_before" in info:
+        notes.append(f"load {info['load_before']}→{info.get('load_after', '?')}")
+    return "; ".join(notes)
+
+
+def _size(info: dict) -> str:
+    if "size_mb" not in info:
+        return "—"
+    text = f"{info['size_mb']:.2f}"
+    if "file_mb" in info:
+        text += f" (file {info['file_mb']:.2f})"
+    return text
+
+
+def _group_table(benches: list[dict]) -> str:
+    rows = []
+    for b in benches:
+        st, info = b["stats"], b.get("extra_info", {})
+        utts = info.get("utterances")
+        per_utt = st["median"] / utts if utts else None
+        gmacs = info.get("gmacs")
+        rows.append(
+            (
+                b["name"].removeprefix("test_"),
+                fmt_time(st["median"]),
+                fmt_time(st.get("iqr")) if st.get("rounds", 0) > 1 else "—",
+                str(st.get("rounds", "?")),
+                fmt_time(per_utt),
+                fmt_count(info.get("params")),
+                fmt_num(gmacs),
+                _size(info),
+                _notes(info, st["median"]),
+            )
+        )
+    headers = (
+        "Benchmark",
+        "Median",
+        "IQR",
+        "Rounds",
+        "Per utterance",
+        "Params",
+        "GMACs/utt",
+        "Size MB (paper formula)",
+        "Notes",
+    )
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _groups(benchmarks: list[dict]) -> list[tuple[str, list[dict]]]:
+    by_group: dict[str, list[dict]] = {}
+    for b in benchmarks:
+        by_group.setdefault(b.get("group") or "(no group)", []).append(b)
+    known = [g for g in GROUP_ORDER if g in by_group]
+    rest = [g for g in by_group if g not in GROUP_ORDER]
+    return [(g, by_group[g]) for g in known + rest]
+
+
+def _skipped(data: dict) -> str:
+    if "skipped" not in data:
+        return (
+            "Not recorded: this JSON was not written through `benchmark/conftest.py`, "
+            "so skipped benchmarks are unknown."
+        )
+    skipped = data["skipped"]
+    if not skipped:
+        return "None: every collected benchmark ran."
+    rows = [
+        (s.get("name", "?").removeprefix("test_"), s.get("group") or "—", s.get("reason", "?"))
+        for s in skipped
+    ]
+    text = (
+        f"{len(skipped)} benchmark(s) were skipped; `pytest benchmark/ --benchmark-only "
+        "--bench-full` runs them.\n\n"
+    )
+    return text + tabulate(
+        rows, headers=("Benchmark", "Group", "Reason"), tablefmt="github", disable_numparse=True
+    )
+
+
+def render_report(data: dict) -> str:
+    """Markdown for one pytest-benchmark JSON document (see module docstring)."""
+    benchmarks = list(data.get("benchmarks", []))
+    parts = [
+        "# Speed and efficiency benchmarks",
+        "",
+        "Generated by `python -m benchmark.bench_report` from the JSON of "
+        "`pytest benchmark/ --benchmark-only`; do not edit by hand. Times are wall-clock "
+        "medians over a few rounds (after one warm-up round) on the machine below; "
+        "the targets are stated beside the ratios, not checked.",
+        "",
+        "## Machine",
+        "",
+        _machine(data),
+        "",
+        "## Ratios (from this run)",
+        "",
+        tabulate(
+            [(r.name, r.text, r.target) for r in ratios(data)],
+            headers=("Ratio", "Measured", "Target / note"),
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+    ]
+    for group, benches in _groups(benchmarks):
+        parts += [f"## {GROUP_TITLES.get(group, group)}", ""]
+        note = GROUP_NOTES.get(group)
+        if note is None and group.startswith("inference-"):
+            note = GROUP_NOTES["inference-3s-b1"]
+        if note:
+            parts += [note, ""]
+        parts += [_group_table(benches), ""]
+    parts += ["## Skipped in this run", "", _skipped(data), ""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmark.bench_report BENCH.json [OUT.md]`: render (to stdout without OUT)."""
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("json", type=Path, help="pytest-benchmark JSON (--benchmark-json)")
+    ap.add_argument("markdown", type=Path, nargs="?", default=None, help="output .md")
+    args = ap.parse_args(argv)
+    data = json.loads(args.json.read_text(encoding="utf-8"))
+    text = render_report(data)
+    if args.markdown is None:
+        print(text, end="")
+        return 0
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(text, encoding="utf-8")
+    print(f"report: {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,309 @@
+"""Train and evaluate one table row: the bridge between the harness and ``quads``/``baselines``.
+
+``Workspace`` loads corpora, cached log-mel features and cached teacher features once per run
+and shares them between rows; ``train_row`` turns an ``Experiment`` into test metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from baselines.registry import build_model, get_model_spec
+from baselines.weights import WeightsUnavailable, load_whisper_encoder
+from baselines.whisper import WhisperClassifier
+from benchmark.data.cache import cache_root
+from benchmark.experiments import Experiment, Profile
+from benchmark.metrics import accuracy, macro_f1
+from quads.distill import DistillConfig, FeatureProjector, teacher_features
+from quads.export import measured_size_bytes, save_quantized
+from quads.mct import (
+    Phase,
+    Schedule,
+    distillation_only,
+    finetune,
+    mct,
+    quantization_after_distillation,
+    run_schedule,
+)
+from quads.train import TensorData, predict
+
+# deterministic tables that are rebuilt, never stored (Whisper's sinusoidal positions)
+NOT_STORED = (r"embed_positions",)
+
+
+class Workspace:
+    """Corpora, features and teacher features for one profile, loaded once and shared by rows."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        data_roots: dict[str, str] | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.profile = profile
+        self.data_roots = data_roots or {}
+        self.cache = Path(cache_dir).expanduser() if cache_dir is not None else cache_root()
+        self._corpora: dict[str, object] = {}
+        self._features: dict[tuple[str, str], object] = {}
+        self._teacher: dict[str, torch.Tensor] = {}
+        self._prosody: dict[tuple[str, str], torch.Tensor] = {}
+
+    def corpus(self, dataset: str):
+        from benchmark.data.corpora import get_corpus
+
+        if dataset not in self._corpora:
+            name = self.profile.corpus_for(dataset)
+            self._corpora[dataset] = get_corpus(
+                name, root=self.data_roots.get(name), cache_dir=self.cache / "corpora"
+            )
+        return self._corpora[dataset]
+
+    def features(self, dataset: str, split: str):
+        """The split's cached log-mels, cut to ``profile.subset`` utterances where set."""
+        from benchmark.data.features import load_features
+
+        key = (dataset, split)
+        if key not in self._features:
+            fs = load_features(
+                self.corpus(dataset),
+                split,
+                self.profile.n_frames,
+                cache_dir=self.cache / "features",
+            )
+            if self.profile.subset is not None and len(fs.labels) > self.profile.subset:
+                gen = torch.Generator().manual_seed(0)
+                keep = torch.randperm(len(fs.labels), generator=gen)[: self.profile.subset]
+                keep = keep.sort().values
+                fs = type(fs)(
+                    **{
+                        **{f: getattr(fs, f) for f in fs.__dataclass_fields__},
+                        "mel": fs.mel[keep],
+                        "labels": fs.labels[keep],
+                        "uids": tuple(fs.uids[i] for i in keep.tolist()),
+                    }
+                )
+            self._features[key] = fs
+        return self._features[key]
+
+    def teacher_features(self, dataset: str) -> torch.Tensor:
+        """Pooled features (N_train, D_t) of the frozen pretrained teacher, cached on disk."""
+        if dataset not in self._teacher:
+            corpus = self.corpus(dataset)
+            fs = self.features(dataset, "train")
+            name = self.profile.teacher
+            digest = hashlib.sha256("\n".join(fs.uids).encode()).hexdigest()[:16]
+            path = (
+                self.cache
+                / "teacher"
+                / f"{name}-{corpus.fingerprint}-{self.profile.n_frames}-{digest}.pt"
+            )
+            if path.exists():
+                feats = torch.load(path)
+            else:
+                pre = load_whisper_encoder(name)
+                size = name.split(".")[0].split("-")[0]
+                teacher = WhisperClassifier(size, num_classes=2, n_frames=self.profile.n_frames)
+                teacher.load_encoder_state(pre.state_dict)
+                feats = teacher_features(teacher, fs.mel)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                torch.save(feats, tmp)
+                os.replace(tmp, path)
+            self._teacher[dataset] = feats
+        return self._teacher[dataset]
+
+    def prosody(self, dataset: str, split: str) -> torch.Tensor:
+        """Prosodic features (N, 6, n_frames) aligned with ``features(dataset, split)``."""
+        from benchmark.data.prosody import load_prosody
+
+        key = (dataset, split)
+        if key not in self._prosody:
+            fs = self.features(dataset, split)
+            self._prosody[key] = load_prosody(
+                self.corpus(dataset), split, fs.n_frames, fs.uids, self.cache / "prosody"
+            )
+        return self._prosody[key]
+
+    def data(
+        self, dataset: str, split: str, teacher: bool = False, inputs: tuple[str, ...] = ("mel",)
+    ) -> TensorData:
+        fs = self.features(dataset, split)
+        tensors = {"mel": fs.mel, "labels": fs.labels}
+        if "prosody" in inputs:
+            tensors["prosody"] = self.prosody(dataset, split)
+        if teacher:
+            tensors["teacher"] = self.teacher_features(dataset)
+        return TensorData(tensors)
+
+
+def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
+    """The training schedule of a row under a profile."""
+    p = profile
+    if exp.strategy == "finetune" and exp.model == "prosody-distill":
+        # Rajaa's recipe: the prosody branch alone first, then both branches jointly
+        stages = (
+            Phase("finetune", p.prosody_stage_epochs, p.finetune_optim, stage="prosody"),
+            Phase("finetune", p.finetune_epochs, p.finetune_optim, stage="joint"),
+        )
+        return Schedule("finetune (prosody stage, then joint)", stages)
+    if exp.strategy == "finetune":
+        return finetune(p.finetune_epochs, p.finetune_optim)
+    if exp.strategy == "Distillation":
+        return distillation_only(p.distill_first, p.distill_rest, p.distill_optim)
+    if exp.strategy == "Quantization after Distillation":
+        return quantization_after_distillation(
+            exp.bits,
+            p.distill_first,
+            p.distill_rest,
+            p.quant_epochs,
+            p.distill_optim,
+            p.quant_optim,
+        )
+    if exp.strategy == "MCT":
+        if exp.bits == 32:  # Table 1's float QUADS row: the distilled student, no quantization
+            return distillation_only(p.distill_first, p.distill_rest, p.distill_optim)
+        first = mct(
+            exp.bits,
+            p.mct_iterations,
+            p.mct_distill_epochs,
+            p.quant_epochs,
+            p.final_epochs,
+            p.distill_optim,
+            p.quant_optim,
+        )
+        # the first distillation phase is the one every strategy shares
+        phases = (distillation_only(p.distill_first, 0, p.distill_optim).phases[0],) + first.phases[
+            1:
+        ]
+        return Schedule("MCT", phases, exp.bits)
+    raise ValueError(f"unknown strategy {exp.strategy!r} for row {exp.row!r}")
+
+
+def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int) -> str:
+    """Everything besides the schedule and seed that determines a trained model."""
+    return json.dumps(
+        {
+            "model": exp.model,
+            "init": exp.init,
+            "corpus": corpus_fingerprint,
+            "classes": n_classes,
+            "n_frames": profile.n_frames,
+            "subset": profile.subset,
+            "batch_size": profile.batch_size,
+            "teacher": profile.teacher,
+            "alpha": profile.alpha,
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # metric -> why missing / how measured
+    artifacts: dict[str, str] = field(default_factory=dict)
+    training: dict[str, object] = field(default_factory=dict)  # schedule, history, init source
+
+
+def not_trainable(why: str) -> RowOutcome:
+    return RowOutcome(notes={"accuracy": why, "f1": why})
+
+
+def train_row(
+    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
+) -> RowOutcome:
+    """Train ``exp`` and measure accuracy / F1 on the test split.
+
+    A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
+    available offline).
+    """
+    spec = get_model_spec(exp.model)
+    corpus = ws.corpus(exp.dataset)
+    n_classes = len(corpus.intents)
+    torch.manual_seed(seed)
+    model = build_model(exp.model, n_classes, profile.n_frames)
+    notes: dict[str, str] = {}
+    if exp.init == "pretrained":
+        if spec.pretrained is None:
+            return not_trainable(f"pre-trained weights for {exp.model} not available")
+        try:
+            pre = load_whisper_encoder(spec.pretrained)
+        except WeightsUnavailable as err:
+            return not_trainable(f"weights not available offline ({str(err).splitlines()[0]})")
+        model.load_encoder_state(pre.state_dict)
+        init_source = pre.source
+    else:
+        init_source = f"random (torch seed {seed})"
+    schedule = schedule_for(exp, profile)
+    distills = any(p.kind == "distill" for p in schedule.phases)
+    projector = None
+    if distills:
+        t = ws.teacher_features(exp.dataset)
+        torch.manual_seed(seed)
+        projector = FeatureProjector(model.feature_dim, t.shape[1])
+    inputs = tuple(getattr(model, "inputs", ("mel",)))
+    train = ws.data(exp.dataset, "train", teacher=distills, inputs=inputs)
+    valid = ws.data(exp.dataset, "valid", inputs=inputs)
+    test = ws.data(exp.dataset, "test", inputs=inputs)
+    identity = row_identity(exp, profile, corpus.fingerprint, n_classes)
+    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
+    outcome = run_schedule(
+        model,
+        schedule,
+        train,
+        valid,
+        seed=seed,
+        batch_size=profile.batch_size,
+        distill=DistillConfig(alpha=profile.alpha),
+        projector=projector,
+        checkpoint=work / "checkpoints" / profile.name / f"{run_id}.pt",
+        prefix_cache=work / "prefix" / profile.name,
+        identity=identity,
+        desc=f"{exp.row} {exp.bits}b {exp.dataset}",
+    )
+    model = outcome.model
+    artifacts: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    if not schedule.quantized and exp.bits == 16:
+        # a float model stored at 16 bits: evaluate what fp16 storage gives back
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+        notes["bits"] = "float model evaluated with weights rounded to fp16"
+    pred = predict(model, test)
+    truth = test.tensors["labels"].numpy()
+    metrics["accuracy"] = accuracy(truth, pred)
+    metrics["f1"] = macro_f1(truth, pred)
+    metrics["valid_accuracy"] = outcome.best_valid_accuracy
+    metrics["best_epoch"] = outcome.best_epoch
+    if schedule.quantized:
+        path = work / "models" / profile.name / f"{run_id}.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_quantized(
+            model,
+            outcome.quantizer,
+            path,
+            model_config={"model": exp.model, "classes": n_classes, "n_frames": profile.n_frames},
+            skip=NOT_STORED,
+        )
+        metrics["size_file_mb"] = measured_size_bytes(path) / 2**20
+        artifacts["model"] = str(path)
+        notes["size_file_mb"] = (
+            "measured bytes of the exported file (packed indices, fp32 codebooks, fp32 biases "
+            "and norms; positional table not stored)"
+        )
+    training = {
+        "init": init_source,
+        "schedule": schedule.name,
+        "phases": [asdict(p) for p in schedule.phases],
+        "history": outcome.history,
+        "resumed_from": outcome.resumed_from,
+        "quantizer": repr(outcome.quantizer) if outcome.quantizer else None,
+    }
+    return RowOutcome(metrics, notes, artifacts, training)

@@ -1,0 +1,176 @@
+"""A small, seeded training loop over in-memory tensors, shared by every training strategy.
+
+Features are cached tensors (log-mel (N, 80, T), optional teacher features (N, D_t), prosody
+(N, 6, T)), so an epoch is a shuffled walk over slices: no DataLoader workers, deterministic given
+the seed and the epoch number (which also makes resuming exact).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+Batch = dict[str, torch.Tensor]
+# (model, batch) -> (loss, logits (B, C))
+LossFn = Callable[[nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """Aligned tensors with a leading example dimension; ``labels`` (N,) int64 is required."""
+
+    tensors: Mapping[str, torch.Tensor]
+
+    def __post_init__(self) -> None:
+        if "labels" not in self.tensors:
+            raise ValueError("TensorData needs a 'labels' tensor")
+        sizes = {k: v.shape[0] for k, v in self.tensors.items()}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"TensorData tensors differ in length: {sizes}")
+
+    def __len__(self) -> int:
+        return int(self.tensors["labels"].shape[0])
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None) -> Iterator[Batch]:
+        idx = torch.arange(len(self)) if order is None else order
+        for start in range(0, len(self), batch_size):
+            sel = idx[start : start + batch_size]
+            yield {k: v[sel] for k, v in self.tensors.items()}
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: str = "adam"  # "adam" | "adamw" | "sgd"
+    lr_encoder: float = 1e-5  # the authors' code; the paper's text says 1e-6
+    lr_head: float = 1e-3  # paper and code
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    cosine: bool = False  # cosine decay over the phase (the authors' quantization epochs)
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.name!r}; known: {', '.join(OPTIMIZERS)}")
+
+
+def model_inputs(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    """The keyword inputs a model declares (``model.inputs``, default ``("mel",)``)."""
+    return {name: batch[name] for name in getattr(model, "inputs", ("mel",))}
+
+
+def cross_entropy_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plain fine-tuning: CE on the model's logits, or the model's own objective if it has one."""
+    if hasattr(model, "training_loss"):
+        return model.training_loss(batch["labels"], **model_inputs(model, batch))
+    logits = model(**model_inputs(model, batch))
+    return F.cross_entropy(logits, batch["labels"]), logits
+
+
+def make_optimizer(
+    params: list[tuple[str, nn.Parameter]],
+    config: OptimConfig,
+    steps: int,
+    head_prefixes: tuple[str, ...] = ("head", "projector"),
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """Two parameter groups: encoder (``lr_encoder``) and heads/projections (``lr_head``)."""
+    head = [p for n, p in params if p.requires_grad and n.startswith(head_prefixes)]
+    rest = [p for n, p in params if p.requires_grad and not n.startswith(head_prefixes)]
+    groups = [
+        g
+        for g in ({"params": rest, "lr": config.lr_encoder}, {"params": head, "lr": config.lr_head})
+        if g["params"]
+    ]
+    if config.name == "sgd":
+        opt = torch.optim.SGD(groups, momentum=config.momentum, weight_decay=config.weight_decay)
+    elif config.name == "adamw":
+        opt = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1)) if config.cosine else None
+    )
+    return opt, sched
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffle of one epoch: a pure function of (seed, epoch), so a resumed run matches."""
+    gen = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))
+    return torch.randperm(n, generator=gen)
+
+
+def train_epoch(
+    model: nn.Module,
+    data: TensorData,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    desc: str = "train",
+    after_step: Callable[[], None] | None = None,
+) -> float:
+    """One pass over ``data`` in the epoch's shuffled order; returns the mean loss."""
+    model.train()
+    total, count = 0.0, 0
+    bar = tqdm(
+        data.batches(batch_size, epoch_order(len(data), seed, epoch)),
+        total=math.ceil(len(data) / batch_size),
+        desc=desc,
+        unit="batch",
+        leave=False,
+    )
+    for batch in bar:
+        loss, _ = loss_fn(model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{desc}: loss became {loss.item()} at epoch {epoch}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if after_step is not None:
+            after_step()
+        n = batch["labels"].shape[0]
+        total += loss.item() * n
+        count += n
+        bar.set_postfix(loss=f"{total / count:.3f}")
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: TensorData, batch_size: int = 32) -> np.ndarray:
+    """Predicted class ids (N,)."""
+    model.eval()
+    out = [model(**model_inputs(model, b)).argmax(-1) for b in data.batches(batch_size)]
+    return torch.cat(out).numpy()
+
+
+def save_checkpoint(path: Path, state: dict[str, object]) -> None:
+    """torch.save to a temp file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict[str, object] | None:
+    if not path.exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)

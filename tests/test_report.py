@@ -1,0 +1,110 @@
+"""Result files and reports: atomic writes, resume keys, paper numbers never shown as ours."""
+
+import json
+
+import pytest
+
+from benchmark.experiments import get_profile, table1_experiments, table2_experiments
+from benchmark.paper import paper_value, table1_cells, table2_cells
+from benchmark.report import build_cells, write_report
+from benchmark.results import Result, read_result, read_results, result_path, write_result
+from benchmark.runner import select
+
+
+def _result(exp, seed=0, **metrics):
+    return Result(
+        experiment=exp,
+        profile="smoke",
+        seed=seed,
+        corpus="synthetic-fsc",
+        metrics=metrics,
+        notes={"accuracy": "not measured: test"} if "accuracy" not in metrics else {},
+        provenance={
+            "commit": "abc",
+            "date": "2026-01-01T00:00:00Z",
+            "versions": {"torch": "x"},
+            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 2, "gpu": None},
+        },
+    )
+
+
+def test_paper_tables_are_complete():
+    # Table 1: 7 rows at 32 bit + QUADS at 16/8/4, 2 datasets, 5 metrics
+    assert len(table1_cells()) == (8 + 3) * 2 * 5
+    # Table 2: 8 rows, 2 datasets, 2 metrics
+    assert len(table2_cells()) == 8 * 2 * 2
+    assert paper_value("table1", "QUADS", 4, "FSC", "size_mb") == 3.65
+    assert paper_value("table1", "CTL", 32, "FSC", "accuracy") is None
+    assert paper_value("table2", "QUADS", 16, "SLURP", "f1", "random", "MCT") == 39.78
+    assert len(table1_experiments()) == 22 and len(table2_experiments()) == 16
+
+
+def test_result_round_trip_and_atomic_write(tmp_path):
+    exp = table1_experiments()[0]
+    path = result_path(tmp_path, exp, "smoke", 3)
+    r = _result(exp, 3, params_m=1.0)
+    write_result(path, r)
+    assert read_result(path) == r
+    assert not list(path.parent.glob("*.tmp"))
+    path.write_text("{ half a file")
+    with pytest.raises(ValueError, match=str(path)):
+        read_result(path)
+
+
+def test_cells_never_show_the_papers_number_as_ours(tmp_path):
+    exp = next(e for e in table1_experiments() if e.row == "Whisper (base)" and e.dataset == "FSC")
+    write_result(result_path(tmp_path, exp, "smoke", 0), _result(exp, params_m=19.84))
+    cells = build_cells("table1", read_results(tmp_path, "smoke", "table1"))
+    acc = next(
+        c
+        for c in cells
+        if c.row == "Whisper (base)" and c.dataset == "FSC" and c.metric == "accuracy"
+    )
+    assert acc.measured is None and acc.paper == 99.44 and "not measured" in acc.note
+    unrun = next(
+        c for c in cells if c.row == "CTL" and c.metric == "params_m" and c.dataset == "SLURP"
+    )
+    assert (
+        unrun.measured is None and unrun.paper == 127 and unrun.note == "not run with this profile"
+    )
+
+
+def test_several_seeds_give_mean_and_std(tmp_path):
+    exp = next(
+        e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"
+    )
+    for seed, f1 in enumerate((80.0, 90.0)):
+        write_result(
+            result_path(tmp_path, exp, "smoke", seed), _result(exp, seed, f1=f1, accuracy=f1)
+        )
+    cells = build_cells("table1", read_results(tmp_path, "smoke", "table1"))
+    f1 = next(
+        c
+        for c in cells
+        if c.row == "QUADS" and c.bits == 4 and c.dataset == "FSC" and c.metric == "f1"
+    )
+    assert f1.measured == pytest.approx(85.0) and f1.n_seeds == 2
+    assert f1.std == pytest.approx(7.0710678, rel=1e-6)
+
+
+def test_report_is_byte_identical_across_renders(tmp_path):
+    exp = table1_experiments()[5]
+    write_result(result_path(tmp_path / "results", exp, "smoke", 0), _result(exp, params_m=2.0))
+    results = read_results(tmp_path / "results", "smoke", "table1")
+    md1, js1 = write_report("table1", results, "smoke", tmp_path / "a")
+    md2, js2 = write_report("table1", results, "smoke", tmp_path / "b")
+    assert md1.read_bytes() == md2.read_bytes()
+    assert js1.read_bytes() == js2.read_bytes()
+    cells = json.loads(js1.read_text())
+    assert {"row", "bits", "dataset", "corpus", "metric", "measured", "paper", "note"} <= set(
+        cells[0]
+    )
+
+
+def test_unknown_names_list_the_valid_choices():
+    with pytest.raises(ValueError, match="known: .*QUADS"):
+        select("table1", ["Whisper (huge)"], ["FSC"])
+    with pytest.raises(ValueError, match="known: SLURP, FSC"):
+        select("table1", None, ["ATIS"])
+    with pytest.raises(ValueError, match="known: smoke, cpu, paper"):
+        get_profile("gpu")

@@ -84,6 +84,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         metrics["gmacs_run"] = eff.gmacs_run
         if eff.energy is not None:
             metrics["energy_j"] = eff.energy.joules_per_utterance
+            metrics["energy_cpu_j"] = eff.energy.cpu_joules_per_utterance
             notes["energy_j"] = (
                 f"codecarbon mode {eff.energy.mode}, {eff.energy.utterances} utterances of "
                 f"{profile.n_frames} frames at batch 1"

@@ -231,11 +231,17 @@ def train_row(
     notes: dict[str, str] = {}
     if exp.init == "pretrained":
         if spec.pretrained is None:
-            return not_trainable(f"pre-trained weights for {exp.model} not available")
+            return not_trainable(
+                f"pre-trained weights not available: no offline source for {exp.model} "
+                "(NeMo's SLURP checkpoint is not on PyPI)"
+            )
         try:
             pre = load_whisper_encoder(spec.pretrained)
         except WeightsUnavailable as err:
-            return not_trainable(f"weights not available offline ({str(err).splitlines()[0]})")
+            tried = ", ".join(source.split(" [")[0] for source, _ in err.attempts)
+            return not_trainable(
+                f"weights not available offline (Whisper {spec.pretrained}; tried: {tried})"
+            )
         model.load_encoder_state(pre.state_dict)
         init_source = pre.source
     else:

@@ -26,6 +26,7 @@ class Result:
     wall_seconds: float = 0.0
     artifacts: dict[str, str] = field(default_factory=dict)  # e.g. exported model path
     training: dict[str, object] = field(default_factory=dict)  # init, schedule, per-epoch history
+    data: dict[str, object] = field(default_factory=dict)  # skipped / resampled counts of the corpus
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -51,17 +52,23 @@ def write_result(path: Path, result: Result) -> None:
     A run killed at any point leaves either no file or a complete one (temp files end in .tmp and
     are never read).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

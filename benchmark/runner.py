@@ -106,6 +106,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         wall_seconds=time.perf_counter() - start,
         artifacts=outcome.artifacts,
         training=outcome.training,
+        data=ws.data_notes(exp.dataset),
     )
 
 
@@ -142,5 +143,16 @@ def run_table(
             f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
         )
         write_result(path, run_experiment(exp, profile, seed, ws))
+    for ds in sorted({e.dataset for e in exps}):
+        notes = ws.data_notes(ds)
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(notes["skipped"].items())) or "none"
+        converted = {
+            k: sum(int(n.get(k, 0)) for n in notes["features"].values())
+            for k in ("unreadable", "resampled", "downmixed")
+        }
+        log(
+            f"{ds} ({notes['corpus']}): skipped in the manifest: {skipped}; "
+            + ", ".join(f"{k}: {v}" for k, v in converted.items())
+        )
     results = read_results(options.results_dir, profile.name, table)
     return write_report(table, results, profile.name, options.out_dir)

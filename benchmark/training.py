@@ -59,8 +59,11 @@ class Workspace:
 
         if dataset not in self._corpora:
             name = self.profile.corpus_for(dataset)
+            options = {}
+            if name in self.profile.synthetic:
+                options["config"] = self.profile.synthetic[name]
             self._corpora[dataset] = get_corpus(
-                name, root=self.data_roots.get(name), cache_dir=self.cache / "corpora"
+                name, root=self.data_roots.get(name), cache_dir=self.cache / "corpora", **options
             )
         return self._corpora[dataset]
 
@@ -129,6 +132,15 @@ class Workspace:
                 self.corpus(dataset), split, fs.n_frames, fs.uids, self.cache / "prosody"
             )
         return self._prosody[key]
+
+    def data_notes(self, dataset: str) -> dict[str, object]:
+        """What was skipped or converted on the way from the corpus to features."""
+        corpus = self.corpus(dataset)
+        return {
+            "corpus": corpus.name,
+            "skipped": dict(corpus.skipped),
+            "features": {s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset},
+        }
 
     def data(
         self, dataset: str, split: str, teacher: bool = False, inputs: tuple[str, ...] = ("mel",)

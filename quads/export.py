@@ -191,6 +191,17 @@ def load_quantized(path: str | os.PathLike, model: nn.Module) -> nn.Module:
         state[name] = weight.to(getattr(torch, info["dtype"]))
     for key in meta["float"]:
         state[key] = stored[f"float/{key}"]
+    expected = model.state_dict()
+    wrong = [
+        f"{k}: file {tuple(v.shape)} vs model {tuple(expected[k].shape)}"
+        for k, v in state.items()
+        if k in expected and v.shape != expected[k].shape
+    ]
+    if wrong:
+        raise ValueError(
+            f"{path} does not fit this model (e.g. saved for another number of classes): "
+            + "; ".join(wrong)
+        )
     result = model.load_state_dict(state, strict=False)
     if result.unexpected_keys:
         raise ValueError(f"file has keys the model lacks: {result.unexpected_keys}")

@@ -239,7 +239,11 @@ def run_schedule(
         state.phase, state.epoch = saved["phase"], saved["epoch"]
         state.best, state.history = saved["best"], list(saved["history"])
 
+    run_key = _phase_key(identity, schedule, len(schedule.phases), seed)
     saved = load_checkpoint(checkpoint) if checkpoint else None
+    if saved is not None and saved.get("run_key") != run_key:
+        log(f"{desc}: ignoring {checkpoint}: it was made by another configuration or schedule")
+        saved = None
     if saved is not None:
         restore(saved)
         resumed = "checkpoint"
@@ -307,6 +311,7 @@ def run_schedule(
                 state.best = (acc, global_epoch, copy.deepcopy(model.state_dict()))
             if checkpoint is not None:
                 snap = snapshot()
+                snap["run_key"] = run_key
                 snap["optimizer"] = optimizer.state_dict()
                 snap["scheduler"] = scheduler.state_dict() if scheduler is not None else None
                 save_checkpoint(checkpoint, snap)

@@ -203,3 +203,16 @@ def test_file_size_is_packed_payload_plus_small_overhead(tmp_path, bits):
     assert nbytes <= numel * bits / 8 + 2**bits * 4 * 3 + leftovers + 2048
     header = json.loads(path.read_bytes()[8 : 8 + int.from_bytes(path.read_bytes()[:8], "little")])
     assert json.loads(header["__metadata__"]["quads"])["bits"] == bits
+
+
+def test_loading_into_a_model_with_another_class_count_names_the_file(tmp_path):
+    from baselines.whisper import WhisperClassifier, WhisperDims
+
+    dims = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
+    torch.manual_seed(0)
+    model = WhisperClassifier("tiny", 5, 20, dims=dims)
+    path = tmp_path / "five.safetensors"
+    save_quantized(model, QuantConfig(bits=4), path, {"classes": 5}, skip=r"embed_positions")
+    other = WhisperClassifier("tiny", 7, 20, dims=dims)
+    with pytest.raises(ValueError, match=r"five\.safetensors.*head\.weight: file \(5, 16\) vs model \(7, 16\)"):
+        load_quantized(path, other)

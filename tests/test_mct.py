@@ -194,3 +194,21 @@ def test_reused_prefix_never_supplies_the_final_model(tmp_path):
     assert qad.resumed_from == "prefix cache"
     assert qad.best_epoch == 3
     assert qad.quantizer.attached
+
+
+def test_a_checkpoint_from_another_configuration_is_not_resumed(tmp_path):
+    schedule = finetune(3, FAST)
+
+    class Stop(Exception):
+        pass
+
+    def stop(msg: str) -> None:
+        if "epoch 2/" in msg:  # the checkpoint of epoch 1 exists by then
+            raise Stop
+
+    with pytest.raises(Stop):
+        _run(schedule, tmp_path, log=stop, identity="corpus A")
+    messages = []
+    out = _run(schedule, tmp_path, log=messages.append, identity="corpus B")
+    assert out.resumed_from is None
+    assert any("another configuration" in m for m in messages)

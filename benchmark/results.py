@@ -26,7 +26,8 @@ class Result:
     wall_seconds: float = 0.0
     artifacts: dict[str, str] = field(default_factory=dict)  # e.g. exported model path
     training: dict[str, object] = field(default_factory=dict)  # init, schedule, per-epoch history
-    data: dict[str, object] = field(default_factory=dict)  # skipped / resampled counts of the corpus
+    # skipped / resampled counts of the corpus and its features
+    data: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)

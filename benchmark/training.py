@@ -139,7 +139,9 @@ class Workspace:
         return {
             "corpus": corpus.name,
             "skipped": dict(corpus.skipped),
-            "features": {s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset},
+            "features": {
+                s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset
+            },
         }
 
     def data(

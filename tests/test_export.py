@@ -214,5 +214,7 @@ def test_loading_into_a_model_with_another_class_count_names_the_file(tmp_path):
     path = tmp_path / "five.safetensors"
     save_quantized(model, QuantConfig(bits=4), path, {"classes": 5}, skip=r"embed_positions")
     other = WhisperClassifier("tiny", 7, 20, dims=dims)
-    with pytest.raises(ValueError, match=r"five\.safetensors.*head\.weight: file \(5, 16\) vs model \(7, 16\)"):
+    with pytest.raises(
+        ValueError, match=r"five\.safetensors.*head\.weight: file \(5, 16\) vs model \(7, 16\)"
+    ):
         load_quantized(path, other)

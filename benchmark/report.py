@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from benchmark.claims import render_claims, table1_claims, table2_claims
 from benchmark.experiments import Experiment, experiments
 from benchmark.paper import DATASETS, paper_value
 from benchmark.results import Result
@@ -200,6 +201,15 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
             )
         headers = ["Baseline", "Bits"] + [COLUMNS[m][0] for m in COLUMNS]
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    lines += render_claims(table1_claims(cells))
+    lines += [
+        "## Figure",
+        "",
+        "F1 against energy per utterance, bubble area = model size (the paper's Figure 3):",
+        "",
+        "![F1 vs energy per utterance](figure3.png)",
+        "",
+    ]
     lines += ["## Notes", ""]
     lines += [f"- {n}" for n in TABLE1_NOTES]
     if footnotes:
@@ -254,7 +264,9 @@ def render_table2(results: Sequence[Result], profile: str) -> tuple[str, list[di
     headers = ["Initialization", "Bits", "Training Strategy"] + [
         f"{ds} {COLUMNS[m][0]}" for ds in DATASETS for m in TABLE2_COLUMNS
     ]
-    lines += [tabulate(rows, headers=headers, tablefmt="github"), "", "## Notes", ""]
+    lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    lines += render_claims(table2_claims(cells))
+    lines += ["## Notes", ""]
     lines += [f"- {n}" for n in TABLE2_NOTES]
     if footnotes:
         lines += ["", "Why cells are not measured:", ""]
@@ -276,4 +288,8 @@ def write_report(
     md_path, json_path = out_dir / f"{table}.md", out_dir / f"{table}.json"
     md_path.write_text(markdown)
     json_path.write_text(json.dumps(cells, indent=1, ensure_ascii=False) + "\n")
+    if table == "table1":
+        from benchmark.figure import write_figure
+
+        write_figure(build_cells("table1", results), out_dir / "figure3.png")
     return md_path, json_path

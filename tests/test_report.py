@@ -108,3 +108,48 @@ def test_unknown_names_list_the_valid_choices():
         select("table1", None, ["ATIS"])
     with pytest.raises(ValueError, match="known: smoke, cpu, paper"):
         get_profile("gpu")
+
+
+def _cell(row, bits, ds, metric, value, init=None, strategy=None):
+    from benchmark.report import Cell
+
+    return Cell(row, bits, ds, "c", metric, value, None, "", init=init, strategy=strategy)
+
+
+def test_claims_are_judged_on_measured_values_only():
+    from benchmark.claims import HELD, NOT_HELD, NOT_MEASURABLE, table2_claims
+
+    def cells(mct_f1, qad_f1):
+        out = []
+        for ds in ("SLURP", "FSC"):
+            out.append(_cell("QUADS", 16, ds, "f1", mct_f1, "pretrained", "MCT"))
+            out.append(
+                _cell(
+                    "QUADS", 16, ds, "f1", qad_f1, "pretrained", "Quantization after Distillation"
+                )
+            )
+        return out
+
+    claim = "MCT beats Quantization after Distillation at 16 bits (pre-trained"
+    verdict = next(v for v in table2_claims(cells(70.0, 60.0)) if v.claim.startswith(claim))
+    assert verdict.status == HELD and "MCT 70.00 vs QaD 60.00" in verdict.detail
+    verdict = next(v for v in table2_claims(cells(50.0, 60.0)) if v.claim.startswith(claim))
+    assert verdict.status == NOT_HELD
+    verdict = next(v for v in table2_claims(cells(None, 60.0)) if v.claim.startswith(claim))
+    assert verdict.status == NOT_MEASURABLE
+
+
+def test_figure_is_byte_identical_across_renders(tmp_path):
+    from benchmark.figure import write_figure
+
+    cells = [
+        _cell("QUADS", 4, "FSC", "f1", 80.0),
+        _cell("QUADS", 4, "FSC", "energy_j", 0.3),
+        _cell("QUADS", 4, "FSC", "size_mb", 3.65),
+        _cell("Whisper (base)", 32, "FSC", "f1", 90.0),
+        _cell("Whisper (base)", 32, "FSC", "energy_j", 0.7),
+        _cell("Whisper (base)", 32, "FSC", "size_mb", 75.7),
+    ]
+    a = write_figure(cells, tmp_path / "a.png").read_bytes()
+    b = write_figure(cells, tmp_path / "b.png").read_bytes()
+    assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"

@@ -75,22 +75,53 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from baselines.registry import MODELS
+    from baselines.weights import available_offline
+    from benchmark.results import read_results
 
+    profile = get_profile(args.profile)
+    offline = available_offline()
     print("Profiles:")
     for p in PROFILES.values():
         print(f"  {p.name:8s} {p.description}")
     print("Models:")
     for m in MODELS.values():
         print(f"  {m.name:16s} {m.description} (pretrained: {m.pretrained or 'none'})")
+    out = args.out or default_out_dir(profile.name)
     for table in TABLES:
-        print(f"Rows of {table}:")
+        timings: dict[tuple, list[float]] = {}
+        for r in read_results(out / "results", profile.name, table):
+            e = r.experiment
+            timings.setdefault((e.row, e.bits, e.init, e.strategy), []).append(r.wall_seconds)
+        print(
+            f"Rows of {table} (profile {profile.name}; data: {', '.join(profile.corpora.values())}):"
+        )
         seen = set()
         for e in experiments(table):
             key = (e.row, e.bits, e.init, e.strategy)
             if key in seen:
                 continue
             seen.add(key)
-            print(f"  {e.row:24s} {e.bits:2d} bit  {e.init:10s} {e.strategy:32s} model {e.model}")
+            spec = MODELS.get(e.model)
+            if spec is None:
+                needs = "not implemented"
+            elif e.init == "random":
+                needs = "nothing (random init)"
+            elif spec.pretrained in offline:
+                needs = f"weights {spec.pretrained} (installed offline package)"
+            else:
+                needs = f"weights {spec.pretrained or e.model} (local folder or hub; not offline)"
+            if e.strategy != "finetune":
+                where = "offline package" if profile.teacher in offline else "local folder or hub"
+                needs += f" + teacher {profile.teacher} ({where})"
+            took = timings.get(key)
+            time_note = (
+                f"last run {sum(took) / 60:.1f} min for {len(took)} dataset/seed runs"
+                if took
+                else "no timing yet"
+            )
+            print(
+                f"  {e.row:24s} {e.bits:2d} bit {e.init:10s} {e.strategy:31s} needs {needs}; {time_note}"
+            )
     return 0
 
 
@@ -117,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--print", action="store_true", help="print the Markdown report")
     rep.set_defaults(func=cmd_report)
 
-    lst = sub.add_parser("list", help="list profiles, models and table rows")
+    lst = sub.add_parser("list", help="list profiles, models and table rows with what they need")
+    lst.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
+    lst.add_argument("--out", type=Path, default=None, help="report folder with result files")
     lst.set_defaults(func=cmd_list)
     return parser
 

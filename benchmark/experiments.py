@@ -92,6 +92,7 @@ class Profile:
     seeds: tuple[int, ...] = (0,)
     subset: int | None = None  # at most this many utterances per split (smoke only)
     batch_size: int = 16
+    device: str = "auto"  # "auto": a CUDA GPU when present, else the CPU
     # fine-tuning of baselines (Whisper rows, CTL, Prosody): Adam, encoder / head learning rates
     finetune_epochs: int = 3
     finetune_optim: OptimConfig = OptimConfig("adam", lr_encoder=5e-5, lr_head=1e-3)

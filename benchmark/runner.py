@@ -54,9 +54,17 @@ def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> l
 def experiment_config(
     exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int
 ) -> dict[str, object]:
-    """Everything that determines a result; a stored result is reused only if this matches."""
+    """Everything that determines a result; a stored result is reused only if this matches.
+
+    Left out: the device (where it ran, recorded in provenance) and empty optional settings, so
+    results stay valid when a setting is added with a default that changes nothing.
+    """
+    settings = dataclasses.asdict(profile)
+    settings.pop("device")
+    if not settings["synthetic"]:
+        settings.pop("synthetic")
     config = {
-        "profile": dataclasses.asdict(profile),
+        "profile": settings,
         "corpus_fingerprint": corpus_fingerprint,
         "num_classes": num_classes,
     }

@@ -31,7 +31,7 @@ from quads.mct import (
     quantization_after_distillation,
     run_schedule,
 )
-from quads.train import TensorData, predict
+from quads.train import TensorData, pick_device, predict
 
 # deterministic tables that are rebuilt, never stored (Whisper's sinusoidal positions)
 NOT_STORED = (r"embed_positions",)
@@ -199,6 +199,29 @@ def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
     raise ValueError(f"unknown strategy {exp.strategy!r} for row {exp.row!r}")
 
 
+def write_slurp_predictions(path: Path, corpus, uids, predictions) -> Path:
+    """Predictions in the official SLURP scorer's format: one JSON line per recording,
+    ``{"file": ..., "scenario": ..., "action": ..., "entities": []}`` (no slot filling here).
+    Labels are ``scenario_action``; scenarios contain no underscore, actions may."""
+    by_uid = {u.uid: u for u in corpus.split("test")}
+    lines = []
+    for uid, label_id in zip(uids, predictions, strict=True):
+        utt = by_uid[uid]
+        scenario, _, action = corpus.intents[int(label_id)].partition("_")
+        record = {
+            "file": utt.recording or uid,
+            "scenario": scenario,
+            "action": action,
+            "entities": [],
+        }
+        lines.append(json.dumps(record))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int) -> str:
     """Everything besides the schedule and seed that determines a trained model."""
     return json.dumps(
@@ -271,6 +294,8 @@ def train_row(
     train = ws.data(exp.dataset, "train", teacher=distills, inputs=inputs)
     valid = ws.data(exp.dataset, "valid", inputs=inputs)
     test = ws.data(exp.dataset, "test", inputs=inputs)
+    artifacts: dict[str, str] = {}
+    device = pick_device(profile.device)
     identity = row_identity(exp, profile, corpus.fingerprint, n_classes)
     run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
     outcome = run_schedule(
@@ -286,9 +311,9 @@ def train_row(
         prefix_cache=work / "prefix" / profile.name,
         identity=identity,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
+        device=device,
     )
     model = outcome.model
-    artifacts: dict[str, str] = {}
     metrics: dict[str, float] = {}
     if not schedule.quantized and exp.bits == 16:
         # a float model stored at 16 bits: evaluate what fp16 storage gives back
@@ -296,8 +321,12 @@ def train_row(
             for p in model.parameters():
                 p.copy_(p.half().float())
         notes["bits"] = "float model evaluated with weights rounded to fp16"
-    pred = predict(model, test)
+    pred = predict(model, test, device=device)
     truth = test.tensors["labels"].numpy()
+    if not corpus.synthetic and corpus.stands_for == "SLURP":
+        path = work / "predictions" / profile.name / f"{run_id}.jsonl"
+        write_slurp_predictions(path, corpus, ws.features(exp.dataset, "test").uids, pred)
+        artifacts["slurp_predictions"] = str(path)
     metrics["accuracy"] = accuracy(truth, pred)
     metrics["f1"] = macro_f1(truth, pred)
     metrics["valid_accuracy"] = outcome.best_valid_accuracy

@@ -17,7 +17,6 @@ strategy starts with the same distillation phase) compute it once.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -202,6 +201,7 @@ def run_schedule(
     identity: str = "",
     desc: str = "",
     log: Callable[[str], None] = tqdm.write,
+    device: torch.device | str = "cpu",
 ) -> Outcome:
     """Run (or resume) ``schedule`` on ``model`` and return the best-on-valid final-phase model.
 
@@ -210,6 +210,9 @@ def run_schedule(
     file, removed when the run finishes.
     """
     distill = distill or DistillConfig()
+    model.to(device)
+    if projector is not None:
+        projector.to(device)
     quantizer: CodebookQuantizer | None = None
     if schedule.bits is not None:
         quant = replace(quant, bits=schedule.bits) if quant else QuantConfig(bits=schedule.bits)
@@ -293,8 +296,9 @@ def run_schedule(
                 seed,
                 global_epoch,
                 desc=f"{desc} {phase.kind} {global_epoch}/{schedule.epochs}",
+                device=device,
             )
-            acc = _accuracy(model, valid)
+            acc = _accuracy(model, valid, device)
             state.epoch += 1
             state.history.append(
                 {
@@ -308,7 +312,8 @@ def run_schedule(
                 f"{desc}: epoch {global_epoch}/{schedule.epochs} {phase.kind} loss {loss:.4f} valid acc {acc:.2f}"
             )
             if last and (state.best is None or acc > state.best[0]):
-                state.best = (acc, global_epoch, copy.deepcopy(model.state_dict()))
+                best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                state.best = (acc, global_epoch, best)
             if checkpoint is not None:
                 snap = snapshot()
                 snap["run_key"] = run_key
@@ -330,6 +335,6 @@ def run_schedule(
     return Outcome(model, quantizer, best_acc, best_epoch, state.history, resumed)
 
 
-def _accuracy(model: nn.Module, data: TensorData) -> float:
-    pred = predict(model, data)
+def _accuracy(model: nn.Module, data: TensorData, device: torch.device | str = "cpu") -> float:
+    pred = predict(model, data, device=device)
     return float((torch.as_tensor(pred) == data.tensors["labels"]).float().mean() * 100)

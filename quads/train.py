@@ -120,8 +120,11 @@ def train_epoch(
     epoch: int,
     desc: str = "train",
     after_step: Callable[[], None] | None = None,
+    device: torch.device | str = "cpu",
 ) -> float:
-    """One pass over ``data`` in the epoch's shuffled order; returns the mean loss."""
+    """One pass over ``data`` in the epoch's shuffled order; returns the mean loss.
+
+    Batches are sliced on the CPU and moved to ``device``."""
     model.train()
     total, count = 0.0, 0
     bar = tqdm(
@@ -132,6 +135,7 @@ def train_epoch(
         leave=False,
     )
     for batch in bar:
+        batch = {k: v.to(device) for k, v in batch.items()}
         loss, _ = loss_fn(model, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"{desc}: loss became {loss.item()} at epoch {epoch}")
@@ -150,11 +154,23 @@ def train_epoch(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: TensorData, batch_size: int = 32) -> np.ndarray:
+def predict(
+    model: nn.Module, data: TensorData, batch_size: int = 32, device: torch.device | str = "cpu"
+) -> np.ndarray:
     """Predicted class ids (N,)."""
     model.eval()
-    out = [model(**model_inputs(model, b)).argmax(-1) for b in data.batches(batch_size)]
+    out = []
+    for b in data.batches(batch_size):
+        inputs = {k: v.to(device) for k, v in model_inputs(model, b).items()}
+        out.append(model(**inputs).argmax(-1).cpu())
     return torch.cat(out).numpy()
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """ "auto": the first CUDA GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def save_checkpoint(path: Path, state: dict[str, object]) -> None:

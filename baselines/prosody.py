@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from baselines.whisper import PAPER_FRAMES, crop_positions, whisper_config
+from baselines.whisper import PAPER_FRAMES, load_pretrained_encoder, whisper_config
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,7 @@ class _WhisperProsodyModel(nn.Module):
 
     def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Load a full-length (1500-position) pretrained Whisper encoder state, then crop positions."""
-        full = state_dict["embed_positions.weight"]
-        self.encoder.embed_positions = nn.Embedding(full.shape[0], full.shape[1])
-        self.encoder.config.max_source_positions = full.shape[0]
-        self.encoder.load_state_dict(state_dict, strict=True)
-        crop_positions(self.encoder, self.n_frames)
+        load_pretrained_encoder(self.encoder, state_dict, self.n_frames)
 
 
 class ProsodyClassifier(_WhisperProsodyModel):

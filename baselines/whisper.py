@@ -123,12 +123,18 @@ class WhisperClassifier(nn.Module):
         return self.head(self.features(mel))
 
     def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load a full-length (1500-position) pretrained encoder state, then crop positions."""
-        full = state_dict["embed_positions.weight"]
-        self.encoder.embed_positions = nn.Embedding(full.shape[0], full.shape[1])
-        self.encoder.config.max_source_positions = full.shape[0]
-        self.encoder.load_state_dict(state_dict, strict=True)
-        crop_positions(self.encoder, self.n_frames)
+        load_pretrained_encoder(self.encoder, state_dict, self.n_frames)
+
+
+def load_pretrained_encoder(
+    encoder: WhisperEncoder, state_dict: dict[str, torch.Tensor], n_frames: int
+) -> None:
+    """Load a full-length (1500-position) pretrained encoder state, then crop to ``n_frames``."""
+    full = state_dict["embed_positions.weight"]
+    encoder.embed_positions = nn.Embedding(full.shape[0], full.shape[1])
+    encoder.config.max_source_positions = full.shape[0]
+    encoder.load_state_dict(state_dict, strict=True)
+    crop_positions(encoder, n_frames)
 
 
 def build_whisper_classifier(

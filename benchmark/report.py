@@ -155,6 +155,14 @@ def _provenance_lines(results: Sequence[Result], profile: str) -> list[str]:
     ]
 
 
+def _notes_section(notes: Sequence[str], footnotes: dict[str, int]) -> list[str]:
+    lines = ["## Notes", "", *(f"- {n}" for n in notes)]
+    if footnotes:
+        lines += ["", "Why cells are not measured:", ""]
+        lines += [f"{i}. {text}" for text, i in footnotes.items()]
+    return [*lines, ""]
+
+
 TABLE1_NOTES = (
     "Each cell reads `ours · paper value (relative difference)`; ✓ marks agreement within 0.5 % "
     "(efficiency columns only). `n/m` = not measured, with the reason in the numbered notes.",
@@ -210,12 +218,7 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
         "![F1 vs energy per utterance](figure3.png)",
         "",
     ]
-    lines += ["## Notes", ""]
-    lines += [f"- {n}" for n in TABLE1_NOTES]
-    if footnotes:
-        lines += ["", "Why cells are not measured:", ""]
-        lines += [f"{i}. {text}" for text, i in footnotes.items()]
-    lines.append("")
+    lines += _notes_section(TABLE1_NOTES, footnotes)
     return "\n".join(lines), [c.to_json("table1") for c in cells]
 
 
@@ -266,12 +269,7 @@ def render_table2(results: Sequence[Result], profile: str) -> tuple[str, list[di
     ]
     lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     lines += render_claims(table2_claims(cells))
-    lines += ["## Notes", ""]
-    lines += [f"- {n}" for n in TABLE2_NOTES]
-    if footnotes:
-        lines += ["", "Why cells are not measured:", ""]
-        lines += [f"{i}. {text}" for text, i in footnotes.items()]
-    lines.append("")
+    lines += _notes_section(TABLE2_NOTES, footnotes)
     return "\n".join(lines), [c.to_json("table2") for c in cells]
 
 

@@ -20,6 +20,11 @@ def test_predictions_are_keyed_by_recording_with_scenario_and_action(tmp_path):
     )
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines == [
-        {"file": "audio-3-headset.flac", "scenario": "iot", "action": "hue_lightoff", "entities": []},
+        {
+            "file": "audio-3-headset.flac",
+            "scenario": "iot",
+            "action": "hue_lightoff",
+            "entities": [],
+        },
         {"file": "audio-4.flac", "scenario": "alarm", "action": "set", "entities": []},
     ]

@@ -228,7 +228,7 @@ TABLE2_NOTES = (
     "Model size is the paper's formula, #params × bits / 8 / 2^20 for the student "
     "(Whisper-tiny-sized encoder + head). The measured size of each exported file is in "
     "`table2.json` (`size_file_mb`). The paper's Table 2 sizes do not follow from its Table 1 "
-    "(e.g. FSC MCT 16-bit: 37.83 MB here vs 14.58 MB in Table 1; Distillation 16-bit: "
+    "(e.g. FSC MCT 16-bit: 37.83 MB in Table 2 vs 14.58 MB in Table 1; Distillation 16-bit: "
     "137.39 MB), so size cells are not expected to agree.",
     "Distillation (16 bit): the distilled float student, evaluated with its weights rounded to "
     "fp16. Quantization after Distillation: the same distillation, then one k-means "
@@ -236,6 +236,9 @@ TABLE2_NOTES = (
     "quantization phase. All strategies share their first distillation phase (computed once).",
     "Random initialisation trains the same student from scratch; pre-trained starts from "
     "Whisper tiny.en (offline package) — the teacher is named in the provenance above.",
+    "Every row's schedule (phases, epochs, optimizer, learning rates) and per-epoch validation "
+    "accuracy are in its result file (`training.phases`, `training.history`); the model "
+    "reported is the best-on-validation epoch of the final phase.",
 )
 
 

@@ -81,14 +81,15 @@ def make_optimizer(
     params: list[tuple[str, nn.Parameter]],
     config: OptimConfig,
     steps: int,
-    head_prefixes: tuple[str, ...] = ("head", "projector"),
+    encoder_prefixes: tuple[str, ...] = ("encoder.",),
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
-    """Two parameter groups: encoder (``lr_encoder``) and heads/projections (``lr_head``)."""
-    head = [p for n, p in params if p.requires_grad and n.startswith(head_prefixes)]
-    rest = [p for n, p in params if p.requires_grad and not n.startswith(head_prefixes)]
+    """Two parameter groups: the (pretrained) encoder at ``lr_encoder``, everything added on top
+    of it (heads, projections, prosody branches, LSTMs) at ``lr_head``."""
+    enc = [p for n, p in params if p.requires_grad and n.startswith(encoder_prefixes)]
+    rest = [p for n, p in params if p.requires_grad and not n.startswith(encoder_prefixes)]
     groups = [
         g
-        for g in ({"params": rest, "lr": config.lr_encoder}, {"params": head, "lr": config.lr_head})
+        for g in ({"params": enc, "lr": config.lr_encoder}, {"params": rest, "lr": config.lr_head})
         if g["params"]
     ]
     if config.name == "sgd":

@@ -212,3 +212,18 @@ def test_a_checkpoint_from_another_configuration_is_not_resumed(tmp_path):
     out = _run(schedule, tmp_path, log=messages.append, identity="corpus B")
     assert out.resumed_from is None
     assert any("another configuration" in m for m in messages)
+
+
+def test_only_the_encoder_gets_the_encoder_learning_rate():
+    from baselines.registry import build_model
+    from quads.train import make_optimizer
+
+    model = build_model("prosody", 5, 20)
+    opt, _ = make_optimizer(list(model.named_parameters()), FAST, 10)
+    lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:  # the frozen positional table
+            assert id(p) not in lr_of, name
+            continue
+        expected = FAST.lr_encoder if name.startswith("encoder.") else FAST.lr_head
+        assert lr_of[id(p)] == expected, name

@@ -222,6 +222,12 @@ def write_slurp_predictions(path: Path, corpus, uids, predictions) -> Path:
     return path
 
 
+# Bump when a change to the training code changes what a given configuration trains, so cached
+# phases and checkpoints of the old code are never resumed (2: only the pretrained encoder trains
+# at the encoder learning rate).
+TRAINER_VERSION = 2
+
+
 def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int) -> str:
     """Everything besides the schedule and seed that determines a trained model."""
     return json.dumps(
@@ -235,6 +241,7 @@ def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_c
             "batch_size": profile.batch_size,
             "teacher": profile.teacher,
             "alpha": profile.alpha,
+            "trainer": TRAINER_VERSION,
         },
         sort_keys=True,
     )

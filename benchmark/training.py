@@ -6,6 +6,7 @@ and shares them between rows; ``train_row`` turns an ``Experiment`` into test me
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -83,13 +84,11 @@ class Workspace:
                 gen = torch.Generator().manual_seed(0)
                 keep = torch.randperm(len(fs.labels), generator=gen)[: self.profile.subset]
                 keep = keep.sort().values
-                fs = type(fs)(
-                    **{
-                        **{f: getattr(fs, f) for f in fs.__dataclass_fields__},
-                        "mel": fs.mel[keep],
-                        "labels": fs.labels[keep],
-                        "uids": tuple(fs.uids[i] for i in keep.tolist()),
-                    }
+                fs = dataclasses.replace(
+                    fs,
+                    mel=fs.mel[keep],
+                    labels=fs.labels[keep],
+                    uids=tuple(fs.uids[i] for i in keep.tolist()),
                 )
             self._features[key] = fs
         return self._features[key]

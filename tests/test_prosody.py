@@ -16,9 +16,11 @@ from baselines.prosody import (
     ProsodyDistillClassifier,
     ProsodyDistillConfig,
     build_prosody_model,
+    speech_frames,
 )
 from baselines.prosody_features import N_PROSODY, band_energies, pitch_track, prosodic_features
 from baselines.whisper import whisper_config
+from benchmark.data.features import log_mel
 
 SR = 16000
 
@@ -165,6 +167,31 @@ def test_prosody_reaches_the_logits(cls) -> None:
     inputs = _batch()
     other = dict(inputs, prosody=torch.randn_like(inputs["prosody"]))
     assert not torch.allclose(model(**inputs), model(**other))
+
+
+def test_speech_frames_finds_the_end_of_the_audio_in_a_padded_log_mel() -> None:
+    tones = [0.3 * np.sin(2 * np.pi * 150 * _time(s)) for s in (0.5, 1.0, 3.0)]
+    mel = torch.stack([log_mel(t, 200) for t in tones])  # 2 s: the 3 s tone is cropped
+    frames = speech_frames(mel)
+    assert frames[2] == 200
+    # the centred STFT window (25 ms) reaches 1-2 frames past the last sample
+    assert 50 <= frames[0] <= 52 and 100 <= frames[1] <= 102
+    assert speech_frames(torch.zeros(1, 80, 30)).tolist() == [1]  # silence: one frame
+
+
+def test_prosody_lstm_is_read_at_the_last_frame_of_speech() -> None:
+    torch.manual_seed(0)
+    model = ProsodyClassifier(5, N_FRAMES, TINY[ProsodyClassifier]).eval()
+    tone = 0.3 * np.sin(2 * np.pi * 150 * _time(0.2))  # 20 of 40 frames
+    mel = log_mel(tone, N_FRAMES)[None]
+    prosody = torch.randn(1, N_PROSODY, N_FRAMES)
+    late = prosody.clone()
+    late[:, :, 34:] = 5.0  # prosody frames 17-19 at 20 ms: after the readout step (10-11) and
+    # beyond the two k5 convolutions' reach (+-4 frames), so only later LSTM steps see them
+    assert torch.allclose(model(mel, prosody), model(mel, late))
+    early = prosody.clone()
+    early[:, :, :8] = 5.0
+    assert not torch.allclose(model(mel, prosody), model(mel, early))
 
 
 def test_prosody_length_must_match() -> None:

@@ -1,6 +1,7 @@
 """Corpus records: label space, splits, unseen-label policy, fingerprints."""
 
 import pickle
+from dataclasses import replace
 
 import pytest
 
@@ -63,6 +64,24 @@ def test_fingerprint_tracks_manifest_content():
     changed[0] = Utterance("u1", "/a/1.wav", "b", "s1", "train", "uno")
     assert make_corpus("x", "SLURP", False, changed).fingerprint != a.fingerprint
     assert corpus_fingerprint("y", _utts(), a.intents) != a.fingerprint
+
+
+def test_fingerprint_is_the_same_for_a_copy_in_another_folder():
+    def moved(root):
+        return [replace(u, path=u.path.replace("/a", root, 1)) for u in _utts()]
+
+    here = make_corpus("x", "FSC", False, moved("/home/me/data"), source="/home/me/data")
+    there = make_corpus("x", "FSC", False, moved("/mnt/copy"), source="/mnt/copy")
+    assert here.fingerprint == there.fingerprint
+    # without a common root the absolute paths differ, and so do the fingerprints
+    loose = make_corpus("x", "FSC", False, moved("/mnt/copy"))
+    assert loose.fingerprint != here.fingerprint
+    # a file outside the corpus folder keeps its absolute path in the hash
+    outside = moved("/home/me/data")
+    outside[0] = Utterance("u1", "/elsewhere/1.wav", "b", "s1", "train", "one")
+    assert make_corpus("x", "FSC", False, outside, source="/home/me/data").fingerprint != (
+        here.fingerprint
+    )
 
 
 def test_corpus_pickles_for_worker_processes():

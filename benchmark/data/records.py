@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 
@@ -92,14 +93,29 @@ class Corpus:
         )
 
 
-def corpus_fingerprint(name: str, utterances: Iterable[Utterance], intents: Iterable[str]) -> str:
+def _portable_path(path: str, root: str) -> str:
+    """``path`` relative to the corpus folder ``root`` (posix separators) when it lies inside it,
+    else unchanged: the same corpus copied or generated elsewhere keeps its fingerprint."""
+    if not root:
+        return path
+    try:
+        return PurePath(path).relative_to(PurePath(root)).as_posix()
+    except ValueError:
+        return path
+
+
+def corpus_fingerprint(
+    name: str, utterances: Iterable[Utterance], intents: Iterable[str], root: str = ""
+) -> str:
     """sha256 (first 16 hex digits) of the manifest content: name, label space and every
-    utterance's fields in order. Two corpora with the same fingerprint list the same files
-    with the same labels."""
+    utterance's fields in order, audio paths taken relative to ``root`` (the corpus folder).
+    Two corpora with the same fingerprint list the same files with the same labels, wherever
+    their folders are (so caches and committed results carry over between machines)."""
     h = hashlib.sha256()
     h.update(json.dumps({"name": name, "intents": list(intents)}).encode())
     for u in utterances:
-        row = [u.uid, u.path, u.label, u.speaker, u.split, u.text, u.recording, u.source_id]
+        path = _portable_path(u.path, root)
+        row = [u.uid, path, u.label, u.speaker, u.split, u.text, u.recording, u.source_id]
         h.update(b"\n" + json.dumps(row, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
@@ -168,7 +184,7 @@ def make_corpus(
         intents=tuple(label_space),
         utterances=utts,
         skipped={k: v for k, v in sorted(skipped_counts.items()) if v},
-        fingerprint=corpus_fingerprint(name, utts, label_space),
+        fingerprint=corpus_fingerprint(name, utts, label_space, source),
         unseen_labels=tuple(unseen),
         source=source,
     )

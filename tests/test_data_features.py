@@ -7,8 +7,15 @@ import torch
 from transformers import WhisperFeatureExtractor
 
 import benchmark.data.features as features
-from benchmark.data.features import FEATURE_VERSION, feature_dir, load_features, log_mel
+from benchmark.data.features import (
+    FEATURE_VERSION,
+    LazyMel,
+    feature_dir,
+    load_features,
+    log_mel,
+)
 from benchmark.data.records import Utterance, make_corpus
+from quads.train import TensorData
 
 
 def _speechlike(seconds, seed=0, rate=16000):
@@ -145,3 +152,23 @@ def test_empty_split_and_bad_arguments(tmp_path):
         load_features(corpus, "dev", 50, cache_dir=tmp_path / "c")
     with pytest.raises(ValueError, match="n_frames must be >= 1"):
         load_features(corpus, "train", 0, cache_dir=tmp_path / "c")
+
+
+def test_large_splits_stay_on_disk_and_read_the_same_batches(tmp_path):
+    corpus = _corpus(tmp_path, corrupt=False)
+    cache = tmp_path / "cache"
+    eager = load_features(corpus, "train", 300, cache_dir=cache, progress=False)
+    lazy = load_features(corpus, "train", 300, cache_dir=cache, progress=False, in_memory_limit=0)
+    assert isinstance(eager.mel, torch.Tensor) and isinstance(lazy.mel, LazyMel)
+    assert lazy.mel.shape == eager.mel.shape and len(lazy.mel) == 3
+    assert lazy.labels.tolist() == eager.labels.tolist() and lazy.uids == eager.uids
+    order = torch.tensor([2, 0])
+    torch.testing.assert_close(lazy.mel[order], eager.mel[order], rtol=0, atol=0)
+    torch.testing.assert_close(lazy.mel[1:3], eager.mel[1:3], rtol=0, atol=0)
+    torch.testing.assert_close(lazy.mel[1], eager.mel[1], rtol=0, atol=0)
+    assert lazy.mel[3:].shape == (0, 80, 300)
+    # the trainer's batches are the same whichever way the split is held
+    lazy_batches = list(TensorData({"mel": lazy.mel, "labels": lazy.labels}).batches(2, order))
+    eager_batches = list(TensorData({"mel": eager.mel, "labels": eager.labels}).batches(2, order))
+    for a, b in zip(lazy_batches, eager_batches, strict=True):
+        torch.testing.assert_close(a["mel"], b["mel"], rtol=0, atol=0)

@@ -88,12 +88,43 @@ def log_mel(audio: np.ndarray | torch.Tensor, n_frames: int = 3000) -> torch.Ten
     return out if batched else out[0]
 
 
+# Splits whose float32 log-mels would exceed this stay on disk (memory-mapped Arrow) and are read
+# batch by batch: real SLURP at 30 s is ~70 GB as float32 (72k train recordings x 80 x 3000 x 4 B).
+IN_MEMORY_LIMIT_BYTES = 2 * 2**30
+
+
+class LazyMel:
+    """Read-on-index view of a cached split's log-mels: behaves like the (N, 80, T) float32 tensor
+    for what the trainer does with it (``shape``, ``len``, indexing by slice, int or index tensor).
+    The `datasets` table is memory-mapped, so only the rows asked for are read."""
+
+    def __init__(self, dataset, n_frames: int) -> None:
+        self._ds = dataset.with_format("numpy", columns=["mel"])
+        self.shape = torch.Size((len(dataset), N_MELS, n_frames))
+        self.dtype = torch.float32
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, torch.Tensor):
+            index = index.tolist()
+        if isinstance(index, int):
+            return self[[index]][0]
+        if isinstance(index, slice):
+            index = list(range(*index.indices(len(self))))
+        if not index:
+            return torch.zeros((0,) + tuple(self.shape[1:]))
+        rows = self._ds[index]["mel"]  # (B, 80, T) float16
+        return torch.from_numpy(np.asarray(rows, dtype=np.float32))
+
+
 @dataclass(frozen=True)
 class FeatureSet:
     """Log-mel features of one split. `notes` counts what happened on the way: utterances,
     features, "unreadable" (skipped files), "resampled", "downmixed"."""
 
-    mel: torch.Tensor  # (N, 80, n_frames) float32
+    mel: torch.Tensor | LazyMel  # (N, 80, n_frames) float32; LazyMel past IN_MEMORY_LIMIT_BYTES
     labels: torch.Tensor  # (N,) int64 class ids into `intents`
     uids: tuple[str, ...]
     intents: tuple[str, ...]
@@ -215,19 +246,24 @@ def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: boo
     publish_dir(tmp, final)
 
 
-def _read(final: Path, corpus: Corpus, split: str, n_frames: int, from_cache: bool) -> FeatureSet:
+def _read(
+    final: Path, corpus: Corpus, split: str, n_frames: int, from_cache: bool, limit: int
+) -> FeatureSet:
     import datasets
 
     meta = json.loads((final / "meta.json").read_text())
     if tuple(meta["intents"]) != corpus.intents:
         raise ValueError(f"feature cache {final} was built for another label space")
-    if meta["notes"]["features"]:
+    n = meta["notes"]["features"]
+    if n:
         ds = datasets.load_from_disk(str(final / "dataset"))
-        ds.set_format("numpy", columns=["mel", "label"])
-        mel = torch.from_numpy(np.asarray(ds["mel"], dtype=np.float32))
-        labels = torch.from_numpy(np.asarray(ds["label"], dtype=np.int64))
-        ds.reset_format()
+        labels = torch.from_numpy(np.asarray(ds.with_format("numpy")["label"], dtype=np.int64))
         uids = tuple(ds["uid"])
+        if n * N_MELS * n_frames * 4 > limit:
+            mel = LazyMel(ds, n_frames)
+        else:
+            ds.set_format("numpy", columns=["mel"])
+            mel = torch.from_numpy(np.asarray(ds["mel"], dtype=np.float32))
     else:
         mel = torch.zeros((0, N_MELS, n_frames))
         labels = torch.zeros((0,), dtype=torch.long)
@@ -256,13 +292,15 @@ def load_features(
     n_frames: int,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    in_memory_limit: int = IN_MEMORY_LIMIT_BYTES,
 ) -> FeatureSet:
     """Log-mel features (N, 80, n_frames) of one split, computed once and cached under
     `cache_dir` (default `$QUADS_CACHE_DIR/features`, else `~/.cache/quads-repro/features`).
 
     Files that cannot be read are skipped with a warning naming them and counted in
     `notes["unreadable"]`; resampled/downmixed files are counted too. Stored as float16
-    (log-mel values are O(1); float16 keeps ~3 significant digits), returned as float32.
+    (log-mel values are O(1); float16 keeps ~3 significant digits), returned as float32: in memory
+    up to `in_memory_limit` bytes, else as a `LazyMel` that reads the batches it is asked for.
     """
     if n_frames < 1:
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
@@ -278,4 +316,4 @@ def load_features(
             _build(corpus, split, n_frames, final, progress)
         finally:
             torch.set_num_threads(threads)
-    return _read(final, corpus, split, n_frames, from_cache)
+    return _read(final, corpus, split, n_frames, from_cache, in_memory_limit)

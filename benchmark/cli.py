@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from benchmark.experiments import PROFILES, experiments, get_profile
 from benchmark.paper import DATASETS
+from quads.train import PRECISIONS
 
 TABLES = ("table1", "table2")
 
@@ -40,6 +42,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.runner import RunOptions, run_table
 
     profile = get_profile(args.profile)
+    overrides = {k: getattr(args, k) for k in ("precision", "device") if getattr(args, k)}
+    if overrides:
+        profile = dataclasses.replace(profile, **overrides)
     out = args.out or default_out_dir(profile.name)
     options = RunOptions(
         profile=profile,
@@ -56,6 +61,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"report: {md}\ndata:   {js}")
     if args.print:
         print(md.read_text())
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from benchmark.training import Workspace
+    from benchmark.tune import tune
+
+    profile = get_profile(args.profile)
+    ws = Workspace(profile, _data_roots(args), args.cache_dir)
+    md, js = tune(profile, tuple(args.datasets), ws, args.out or Path("reports"))
+    print(f"report: {md}\ndata:   {js}")
+    print(md.read_text())
     return 0
 
 
@@ -139,9 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)"
     )
+    run.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="training arithmetic (default: the profile's; 'auto' = bf16 where native)",
+    )
+    run.add_argument(
+        "--device", help="'auto', 'cpu', 'cuda', 'cuda:1' ... (default: the profile's)"
+    )
     run.add_argument("--force", action="store_true", help="recompute complete results too")
     run.add_argument("--print", action="store_true", help="print the Markdown report at the end")
     run.set_defaults(func=cmd_run)
+
+    tun = sub.add_parser(
+        "tune", help="pick the QUADS learning rates of a profile on the validation split"
+    )
+    tun.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
+    tun.add_argument("--datasets", nargs="+", default=["FSC"], help="SLURP and/or FSC")
+    tun.add_argument("--out", type=Path, default=None, help="report folder (default: reports/)")
+    tun.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
+    tun.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
+    tun.add_argument(
+        "--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)"
+    )
+    tun.set_defaults(func=cmd_tune)
 
     rep = sub.add_parser("report", help="render the report from existing result files only")
     _add_run_args(rep)

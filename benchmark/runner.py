@@ -19,7 +19,7 @@ from benchmark.paper import DATASETS
 from benchmark.provenance import provenance
 from benchmark.report import write_report
 from benchmark.results import Result, read_result, read_results, result_path, write_result
-from benchmark.training import RowOutcome, Workspace, train_row
+from benchmark.training import RowOutcome, Workspace, train_row, training_precision
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def experiment_config(
     """
     settings = dataclasses.asdict(profile)
     settings.pop("device")
+    # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
+    settings["precision"] = training_precision(profile)
     if not settings["synthetic"]:
         settings.pop("synthetic")
     config = {

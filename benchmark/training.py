@@ -32,7 +32,7 @@ from quads.mct import (
     quantization_after_distillation,
     run_schedule,
 )
-from quads.train import TensorData, pick_device, predict
+from quads.train import TensorData, pick_device, predict, resolve_precision
 
 # deterministic tables that are rebuilt, never stored (Whisper's sinusoidal positions)
 NOT_STORED = (r"embed_positions",)
@@ -231,6 +231,7 @@ def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_c
     """Everything besides the schedule and seed that determines a trained model."""
     return json.dumps(
         {
+            "precision": training_precision(profile),
             "model": exp.model,
             "init": exp.init,
             "corpus": corpus_fingerprint,
@@ -244,6 +245,11 @@ def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_c
         },
         sort_keys=True,
     )
+
+
+def training_precision(profile: Profile) -> str:
+    """The profile's training arithmetic resolved for this machine: "fp32" | "bf16"."""
+    return resolve_precision(profile.precision, pick_device(profile.device))
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,7 @@ def train_row(
         identity=identity,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
         device=device,
+        precision=training_precision(profile),
     )
     model = outcome.model
     metrics: dict[str, float] = {}
@@ -355,6 +362,7 @@ def train_row(
         )
     training = {
         "init": init_source,
+        "precision": training_precision(profile),
         "schedule": schedule.name,
         "phases": [asdict(p) for p in schedule.phases],
         "history": outcome.history,

@@ -202,8 +202,12 @@ def run_schedule(
     desc: str = "",
     log: Callable[[str], None] = tqdm.write,
     device: torch.device | str = "cpu",
+    precision: str = "fp32",
 ) -> Outcome:
     """Run (or resume) ``schedule`` on ``model`` and return the best-on-valid final-phase model.
+
+    ``precision`` ("fp32" | "bf16") is the arithmetic of training steps; it belongs in
+    ``identity`` too, since it changes what is trained.
 
     ``identity`` must name everything else that determines the run (initial weights, data,
     teacher, batch size ...): it keys the prefix cache. ``checkpoint`` is this run's own resume
@@ -297,6 +301,7 @@ def run_schedule(
                 global_epoch,
                 desc=f"{desc} {phase.kind} {global_epoch}/{schedule.epochs}",
                 device=device,
+                precision=precision,
             )
             acc = _accuracy(model, valid, device)
             state.epoch += 1

@@ -25,6 +25,10 @@ Batch = dict[str, torch.Tensor]
 LossFn = Callable[[nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# Arithmetic of training steps. "bf16": torch.autocast to bfloat16 (weights, optimizer state and
+# gradients stay float32); "auto": bf16 where the hardware has native bf16 matmuls (CPUs with
+# AVX512-BF16 or AMX, CUDA GPUs that support it), else fp32. Evaluation always runs in fp32.
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass(frozen=True)
@@ -122,10 +126,15 @@ def train_epoch(
     desc: str = "train",
     after_step: Callable[[], None] | None = None,
     device: torch.device | str = "cpu",
+    precision: str = "fp32",
 ) -> float:
     """One pass over ``data`` in the epoch's shuffled order; returns the mean loss.
 
-    Batches are sliced on the CPU and moved to ``device``."""
+    Batches are sliced on the CPU and moved to ``device``. ``precision`` "bf16" runs the forward
+    pass and loss under bfloat16 autocast (see ``PRECISIONS``)."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be 'fp32' or 'bf16' here, got {precision!r}")
+    device_type = torch.device(device).type
     model.train()
     total, count = 0.0, 0
     bar = tqdm(
@@ -137,7 +146,8 @@ def train_epoch(
     )
     for batch in bar:
         batch = {k: v.to(device) for k, v in batch.items()}
-        loss, _ = loss_fn(model, batch)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss, _ = loss_fn(model, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"{desc}: loss became {loss.item()} at epoch {epoch}")
         optimizer.zero_grad(set_to_none=True)
@@ -165,6 +175,25 @@ def predict(
         inputs = {k: v.to(device) for k, v in model_inputs(model, b).items()}
         out.append(model(**inputs).argmax(-1).cpu())
     return torch.cat(out).numpy()
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` has native bf16 matmuls (autocast to bf16 is then 2-3x faster here)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """ "fp32" | "bf16" for a ``PRECISIONS`` name on ``device``."""
+    if name not in PRECISIONS:
+        raise ValueError(f"unknown precision {name!r}; known: {', '.join(PRECISIONS)}")
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -16,7 +16,7 @@ from quads.mct import (
     quantization_after_distillation,
     run_schedule,
 )
-from quads.train import OptimConfig, TensorData, epoch_order
+from quads.train import OptimConfig, TensorData, epoch_order, resolve_precision
 
 FRAMES = 20
 DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
@@ -227,3 +227,52 @@ def test_only_the_encoder_gets_the_encoder_learning_rate():
             continue
         expected = FAST.lr_encoder if name.startswith("encoder.") else FAST.lr_head
         assert lr_of[id(p)] == expected, name
+
+
+def _trained_weights(precision: str, bits: int | None = None) -> dict[str, torch.Tensor]:
+    schedule = mct(bits, 1, 1, 1, 1, FAST, FAST) if bits else distillation_only(1, 1, FAST)
+    out = run_schedule(
+        _student(),
+        schedule,
+        _data(12, 1),
+        _data(6, 2),
+        seed=0,
+        batch_size=4,
+        projector=_projector(),
+        log=lambda s: None,
+        precision=precision,
+    )
+    return {k: v.clone() for k, v in out.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("bits", [None, 4])
+def test_bf16_training_is_deterministic_and_not_fp32(bits):
+    first, again = _trained_weights("bf16", bits), _trained_weights("bf16", bits)
+    for k in first:
+        torch.testing.assert_close(first[k], again[k], rtol=0, atol=0)
+        if first[k].is_floating_point():
+            assert first[k].dtype == torch.float32  # autocast: the weights stay float32
+    fp32 = _trained_weights("fp32", bits)
+    floats = [k for k in first if first[k].is_floating_point()]
+    assert any(not torch.equal(first[k], fp32[k]) for k in floats)
+    # same training, other rounding: close to the fp32 weights, not far off
+    assert max((first[k] - fp32[k]).abs().max().item() for k in floats) < 0.05
+
+
+def test_precision_names_are_checked():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("bf16", cpu) == "bf16"
+    assert resolve_precision("auto", cpu) in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision must be"):
+        run_schedule(
+            _student(),
+            finetune(1, FAST),
+            _data(4, 1),
+            _data(2, 2),
+            seed=0,
+            log=lambda s: None,
+            precision="auto",
+        )

@@ -16,13 +16,24 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def git_commit() -> str:
-    """HEAD of the checkout this code runs from, with "+dirty" when tracked files changed."""
+    """HEAD of the checkout this code runs from, with "+dirty" when tracked files changed.
+
+    Changes under ``reports/`` do not count: it holds generated output only, which a run rewrites
+    (Table 1's report is written before Table 2's rows run)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)reports",
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -112,7 +112,7 @@ class Workspace:
                 size = name.split(".")[0].split("-")[0]
                 teacher = WhisperClassifier(size, num_classes=2, n_frames=self.profile.n_frames)
                 teacher.load_encoder_state(pre.state_dict)
-                feats = teacher_features(teacher, fs.mel)
+                feats = teacher_features(teacher, fs.mel, device=pick_device(self.profile.device))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
                 torch.save(feats, tmp)

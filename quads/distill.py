@@ -92,14 +92,21 @@ def distillation_loss(
 
 @torch.no_grad()
 def teacher_features(
-    teacher: nn.Module, mel: torch.Tensor, batch_size: int = 16, progress: bool = True
+    teacher: nn.Module,
+    mel: torch.Tensor,
+    batch_size: int = 16,
+    progress: bool = True,
+    device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Pooled features of a frozen teacher for every utterance: (N, 80, T) -> (N, D_t)."""
+    """Pooled features of a frozen teacher for every utterance: (N, 80, T) -> (N, D_t) on the CPU.
+
+    ``mel`` may be any indexable (N, 80, T) store (e.g. a memory-mapped ``LazyMel``); batches are
+    moved to ``device``, where the teacher runs."""
     from tqdm import tqdm
 
-    teacher.eval()
+    teacher.eval().to(device)
     out = []
     starts = range(0, mel.shape[0], batch_size)
     for s in tqdm(starts, desc="teacher features", unit="batch", disable=not progress, leave=False):
-        out.append(teacher.features(mel=mel[s : s + batch_size]))
+        out.append(teacher.features(mel=mel[s : s + batch_size].to(device)).cpu())
     return torch.cat(out)

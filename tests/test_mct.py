@@ -42,7 +42,7 @@ def _projector(seed: int = 0) -> FeatureProjector:
     return FeatureProjector(DIMS.d_model, 8)
 
 
-def _run(schedule, tmp_path=None, prefix=None, log=lambda s: None, identity="t"):
+def _run(schedule, tmp_path=None, prefix=None, log=lambda s: None, identity="t", precision="fp32"):
     return run_schedule(
         _student(),
         schedule,
@@ -55,6 +55,7 @@ def _run(schedule, tmp_path=None, prefix=None, log=lambda s: None, identity="t")
         prefix_cache=prefix,
         identity=identity,
         log=log,
+        precision=precision,
     )
 
 
@@ -231,17 +232,7 @@ def test_only_the_encoder_gets_the_encoder_learning_rate():
 
 def _trained_weights(precision: str, bits: int | None = None) -> dict[str, torch.Tensor]:
     schedule = mct(bits, 1, 1, 1, 1, FAST, FAST) if bits else distillation_only(1, 1, FAST)
-    out = run_schedule(
-        _student(),
-        schedule,
-        _data(12, 1),
-        _data(6, 2),
-        seed=0,
-        batch_size=4,
-        projector=_projector(),
-        log=lambda s: None,
-        precision=precision,
-    )
+    out = _run(schedule, precision=precision)
     return {k: v.clone() for k, v in out.model.state_dict().items()}
 
 

@@ -308,6 +308,7 @@ def train_row(
     test = ws.data(exp.dataset, "test", inputs=inputs)
     artifacts: dict[str, str] = {}
     device = pick_device(profile.device)
+    precision = training_precision(profile)
     identity = row_identity(exp, profile, corpus.fingerprint, n_classes)
     run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
     outcome = run_schedule(
@@ -324,7 +325,7 @@ def train_row(
         identity=identity,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
         device=device,
-        precision=training_precision(profile),
+        precision=precision,
     )
     model = outcome.model
     metrics: dict[str, float] = {}
@@ -362,7 +363,7 @@ def train_row(
         )
     training = {
         "init": init_source,
-        "precision": training_precision(profile),
+        "precision": precision,
         "schedule": schedule.name,
         "phases": [asdict(p) for p in schedule.phases],
         "history": outcome.history,

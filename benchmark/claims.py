@@ -59,6 +59,17 @@ def _verdict(claim, source, pairs, holds, fmt) -> Verdict:
     return Verdict(claim, source, status, "; ".join(details))
 
 
+def _f1_drop(get: Lookup, bits: int, limit: float, paper: str) -> Verdict:
+    """QUADS at ``bits`` loses at most ``limit`` F1 points to the 32-bit student."""
+    return _verdict(
+        f"{bits}-bit QUADS is within ~{limit:g} F1 points of the 32-bit student (paper: {paper})",
+        "Table 1",
+        {ds: (get("QUADS", 32, ds, "f1"), get("QUADS", bits, ds, "f1")) for ds in DATASETS},
+        lambda f32, fq: f32 - fq <= limit,
+        lambda f32, fq: f"{f32:.2f} -> {fq:.2f} ({fq - f32:+.2f})",
+    )
+
+
 def table1_claims(cells: Sequence) -> list[Verdict]:
     get = _lookup(cells)
     out = [
@@ -86,22 +97,8 @@ def table1_claims(cells: Sequence) -> list[Verdict]:
             lambda big, f32, q4: big / f32 >= 80 and big / q4 <= 710,
             lambda big, f32, q4: f"{big / f32:.0f}x to {big / q4:.0f}x",
         ),
-        _verdict(
-            "8-bit QUADS is within ~2 F1 points of the 32-bit student "
-            "(paper: 0.20 SLURP, 1.23 FSC)",
-            "Table 1",
-            {ds: (get("QUADS", 32, ds, "f1"), get("QUADS", 8, ds, "f1")) for ds in DATASETS},
-            lambda f32, f8: f32 - f8 <= 2.0,
-            lambda f32, f8: f"{f32:.2f} -> {f8:.2f} ({f8 - f32:+.2f})",
-        ),
-        _verdict(
-            "4-bit QUADS is within ~4 F1 points of the 32-bit student "
-            "(paper: 0.68 SLURP, 2.98 FSC)",
-            "Table 1",
-            {ds: (get("QUADS", 32, ds, "f1"), get("QUADS", 4, ds, "f1")) for ds in DATASETS},
-            lambda f32, f4: f32 - f4 <= 4.0,
-            lambda f32, f4: f"{f32:.2f} -> {f4:.2f} ({f4 - f32:+.2f})",
-        ),
+        _f1_drop(get, 8, 2.0, "0.20 SLURP, 1.23 FSC"),
+        _f1_drop(get, 4, 4.0, "0.68 SLURP, 2.98 FSC"),
         _verdict(
             "QUADS (best bit width) loses at most 5.56 F1 points to the best baseline",
             "Figure 3 caption; Sec. 4.1",

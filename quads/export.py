@@ -1,13 +1,56 @@
 """On-disk format of a codebook-quantized model (safetensors), and its measured size.
 
-One safetensors file holds
-    indices/<name>   uint8 (ceil(numel * bits / 8),)  packed b-bit cluster indices of a covered weight
-    codebook/<name>  float32 (k,)                     its centroids
-    float/<key>      every other state-dict tensor as it is (biases, norms, ...)
-and, under the safetensors metadata key "quads", a JSON document:
-    {"format": "quads-codebook", "version": 1, "bits": b,
-     "quantized": {name: {"shape": [...], "dtype": "float32", "codebook_size": k}},
-     "float": [key, ...], "skipped": [key, ...], "model_config": {...}}
+Version 2 (written). Each tensor is stored in the smallest lossless form, and the
+metadata records which form:
+
+    indices/<name>   uint8 (ceil(numel * bits / 8),)  packed b-bit cluster indices   } storage
+    codebook/<name>  float16 | float32 (k,)           its centroids                   } "packed"
+    fp16             float16 (total,)                 one flat blob: every tensor stored as
+                                                      fp16 values, each at its "offset"
+    float/<key>      a leftover that is not fp16-exact, as it is (dtype unchanged)
+
+Rule, per covered weight W = C[I] (n values, k centroids, b bits):
+  * C is "fp16-exact" when every centroid survives a round trip through float16
+    (``torch.equal(C.half().to(C.dtype), C)``); the packed codebook is then float16
+    (2 bytes a centroid), else float32 as in version 1.
+  * (a) "packed": ceil(n b / 8) + k * (2 | 4) bytes, always lossless.
+    (b) "fp16-values": the values C[I] as float16, 2 n bytes, allowed only if C is
+    fp16-exact. (b) is chosen only when strictly smaller than (a); at 4 and 8 bits it
+    never is, at 16 bits it always is (2 n < 2 n + 2 k).
+Every leftover (biases, norms, head, ...) goes into the fp16 blob when that is lossless
+(``torch.equal(v.half().to(v.dtype), v)``; non-float tensors never), else is stored as it
+is. On load every tensor gets back its recorded model dtype ("dtype", float32 in our
+models), so `load_quantized` gives weights bit-identical to the in-memory model.
+
+Why one blob: a 16-bit model whose parameters were rounded to fp16 (centroids
+included) is then stored entirely as fp16, with the same payload bytes as
+``safetensors.torch.save_file`` of its float state dict in fp16. What is left is the
+header: there, each of the plain file's per-tensor JSON entries (about 70 bytes plus the
+key) is replaced by a compressed metadata entry, so the file is not larger than the plain
+fp16 file (tested on Whisper-shaped models; a model of only a handful of tensors could
+exceed it by a few hundred header bytes).
+
+Safetensors header metadata (version 2):
+    "quads":      JSON {"format": "quads-codebook", "version": 2, "bits": b,
+                        "body": "zlib+base64", "data": base64 of the zlib-compressed JSON
+                        document below}  (format, version and bits readable without decoding;
+                        one entry, since safetensors writes several in hash order)
+    {"format": "quads-codebook", "version": 2, "bits": b,
+     "quantized": {name: {"shape": [...], "dtype": "float32", "storage": "packed",
+                          "codebook_size": k, "codebook_dtype": "float16" | "float32"}
+                       | {"shape": [...], "dtype": "float32", "storage": "fp16-values",
+                          "offset": o}},
+     "float": {key: {"shape": [...], "dtype": <model dtype>, "stored": <stored dtype>}
+                    (+ "offset": o when stored is "float16", i.e. in the blob)},
+     "skipped": [key, ...], "model_config": {...}}
+`read_metadata` returns that document.
+
+Version 1 (still read, no longer written): indices/<name> + float32 codebook/<name> for
+every covered weight, float/<key> for every leftover as it is, and under "quads" the
+plain JSON {"format", "version": 1, "bits", "quantized": {name: {"shape", "dtype",
+"codebook_size"}}, "float": [key, ...], "skipped", "model_config"}. `read_metadata`
+returns it unchanged and `load_quantized` loads it.
+
 Tensors the caller marks with `skip` (e.g. Whisper's deterministic sinusoidal
 positional table) are not stored; the skeleton model given to `load_quantized` must
 already hold them.
@@ -15,9 +58,11 @@ already hold them.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import zlib
 from collections.abc import Callable
 
 import torch
@@ -25,12 +70,24 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from quads.codebook import dequantize, fit_codebook, pack_indices, unpack_indices
+from quads.codebook import (
+    dequantize,
+    fit_codebook,
+    pack_indices,
+    packed_nbytes,
+    unpack_indices,
+)
 from quads.quantize import CodebookQuantizer, QuantConfig
 
 FORMAT_NAME = "quads-codebook"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _META_KEY = "quads"
+_BODY_KEY = "data"  # the compressed document, inside the one "quads" metadata entry
+_BODY_ENCODING = "zlib+base64"
+_FP16_BLOB = "fp16"
+PACKED = "packed"
+FP16_VALUES = "fp16-values"
 
 SkipSpec = Callable[[str], bool] | str | tuple[str, ...] | list[str] | None
 
@@ -84,6 +141,15 @@ def _codebooks_for(
     )
 
 
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _fp16_exact(t: Tensor) -> bool:
+    """True if every value of the float tensor t survives a round trip through float16."""
+    return t.is_floating_point() and torch.equal(t.half().to(t.dtype), t)
+
+
 def save_quantized(
     model: nn.Module,
     quantizer_or_config: CodebookQuantizer | QuantConfig,
@@ -91,7 +157,8 @@ def save_quantized(
     model_config: dict,
     skip: SkipSpec = None,
 ) -> int:
-    """Write `model` in the packed format; returns the file size in bytes.
+    """Write `model` in the format of the module docstring (version 2); returns the
+    file size in bytes.
 
     quantizer_or_config: the model's CodebookQuantizer (attached, or detached with its
         weights still equal to C[I]) whose codebooks are stored as they are; or a
@@ -100,6 +167,8 @@ def save_quantized(
     model_config: JSON-serialisable description the caller needs to rebuild the skeleton.
     skip: state-dict keys not to store (callable, regex, or tuple of regexes). Applies
         to the float leftovers; covered weights are always stored.
+    Each tensor takes its smallest lossless form (docstring rule); a 16-bit model whose
+    parameters were rounded to fp16 is thus stored entirely as fp16.
     """
     bits, q, books = _codebooks_for(model, quantizer_or_config)
     try:
@@ -110,19 +179,42 @@ def save_quantized(
 
     covered_modules = {name[: -len("weight")] for name in books}  # "a.b." prefixes
     tensors: dict[str, Tensor] = {}
+    blob: list[Tensor] = []  # flat float16 pieces of the fp16 blob, in offset order
+    blob_numel = 0
+
+    def to_blob(values: Tensor) -> int:
+        nonlocal blob_numel
+        offset = blob_numel
+        blob.append(values.detach().to("cpu").reshape(-1).half())
+        blob_numel += values.numel()
+        return offset
+
     quantized: dict[str, dict] = {}
     for name, module in q:
         centroids, indices = books[name]
+        centroids = centroids.detach().to("cpu")
         shape = list(module._quads_weight_shape if q.attached else module.weight.shape)
         dtype = (module.weight_centroids if q.attached else module.weight).dtype
-        tensors[f"indices/{name}"] = pack_indices(indices, bits)
-        tensors[f"codebook/{name}"] = centroids.detach().to("cpu", torch.float32).contiguous()
-        quantized[name] = {
-            "shape": shape,
-            "dtype": str(dtype).removeprefix("torch."),
-            "codebook_size": int(centroids.numel()),
-        }
-    floats, skipped = [], []
+        numel = 1
+        for d in shape:
+            numel *= d
+        k = int(centroids.numel())
+        exact = _fp16_exact(centroids)
+        packed_bytes = packed_nbytes(numel, bits) + k * (2 if exact else 4)
+        info: dict = {"shape": shape, "dtype": _dtype_name(dtype)}
+        if exact and 2 * numel < packed_bytes:
+            info["storage"] = FP16_VALUES
+            info["offset"] = to_blob(dequantize(centroids, indices.to("cpu"), (numel,)))
+        else:
+            book_dtype = torch.float16 if exact else torch.float32
+            tensors[f"indices/{name}"] = pack_indices(indices, bits)
+            tensors[f"codebook/{name}"] = centroids.to(book_dtype).contiguous()
+            info["storage"] = PACKED
+            info["codebook_size"] = k
+            info["codebook_dtype"] = _dtype_name(book_dtype)
+        quantized[name] = info
+    floats: dict[str, dict] = {}
+    skipped: list[str] = []
     for key, value in model.state_dict().items():
         prefix, _, leaf = key.rpartition(".")
         prefix = f"{prefix}." if prefix else ""
@@ -133,8 +225,17 @@ def save_quantized(
         if is_skipped(key):
             skipped.append(key)
             continue
-        tensors[f"float/{key}"] = value.detach().to("cpu").contiguous().clone()
-        floats.append(key)
+        value = value.detach().to("cpu")
+        info = {"shape": list(value.shape), "dtype": _dtype_name(value.dtype)}
+        if _fp16_exact(value):
+            info["stored"] = "float16"
+            info["offset"] = to_blob(value)
+        else:
+            info["stored"] = info["dtype"]
+            tensors[f"float/{key}"] = value.contiguous().clone()
+        floats[key] = info
+    if blob:
+        tensors[_FP16_BLOB] = torch.cat(blob)
 
     meta = {
         "format": FORMAT_NAME,
@@ -145,32 +246,90 @@ def save_quantized(
         "skipped": skipped,
         "model_config": config_json,
     }
-    save_file(tensors, str(path), metadata={_META_KEY: json.dumps(meta, sort_keys=True)})
+    body = json.dumps(meta, separators=(",", ":")).encode()
+    summary = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "bits": bits,
+        "body": _BODY_ENCODING,
+    }
+    summary[_BODY_KEY] = base64.b64encode(zlib.compress(body, 9)).decode("ascii")
+    # one metadata key: safetensors writes several in hash order, so the bytes would vary
+    save_file(tensors, str(path), metadata={_META_KEY: json.dumps(summary, separators=(",", ":"))})
     return measured_size_bytes(path)
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """The JSON metadata of a file written by `save_quantized` (see module docstring)."""
+    """The metadata document of a file written by `save_quantized` (module docstring):
+    version 2 decoded from its compressed body, version 1 as stored."""
     with safe_open(str(path), framework="pt") as f:
-        raw = (f.metadata() or {}).get(_META_KEY)
+        header = f.metadata() or {}
+    raw = header.get(_META_KEY)
     if raw is None:
         raise ValueError(f"{path} is not a {FORMAT_NAME} file (no '{_META_KEY}' metadata)")
     meta = json.loads(raw)
-    if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+    version = meta.get("version")
+    if meta.get("format") != FORMAT_NAME or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path}: format {meta.get('format')!r} version {meta.get('version')!r} unsupported; "
-            f"expected {FORMAT_NAME!r} version {FORMAT_VERSION}"
+            f"{path}: format {meta.get('format')!r} version {version!r} unsupported; "
+            f"expected {FORMAT_NAME!r} version in {READABLE_VERSIONS}"
         )
-    return meta
+    if version == 1:
+        return meta
+    if meta.get("body") != _BODY_ENCODING or _BODY_KEY not in meta:
+        raise ValueError(f"{path}: version 2 file without a '{_BODY_KEY}' ({_BODY_ENCODING})")
+    doc = json.loads(zlib.decompress(base64.b64decode(meta[_BODY_KEY])))
+    if doc.get("format") != FORMAT_NAME or doc.get("version") != version:
+        raise ValueError(f"{path}: metadata body does not match its summary")
+    return doc
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _stored_state(meta: dict, stored: dict[str, Tensor]) -> dict[str, Tensor]:
+    """{state-dict key: tensor in its model dtype} from a file's tensors and metadata."""
+    bits = meta["bits"]
+    blob = stored.get(_FP16_BLOB)
+    state: dict[str, Tensor] = {}
+
+    def from_blob(info: dict) -> Tensor:
+        shape = tuple(info["shape"])
+        offset, n = info["offset"], _numel(shape)
+        return blob[offset : offset + n].view(shape).to(getattr(torch, info["dtype"]))
+
+    for name, info in meta["quantized"].items():
+        if info.get("storage", PACKED) == FP16_VALUES:
+            state[name] = from_blob(info)
+            continue
+        shape = tuple(info["shape"])
+        indices = unpack_indices(stored[f"indices/{name}"], bits, _numel(shape))
+        codebook = stored[f"codebook/{name}"].float()  # fp16 -> fp32 is exact
+        state[name] = dequantize(codebook, indices, shape).to(getattr(torch, info["dtype"]))
+    if meta["version"] == 1:
+        for key in meta["float"]:
+            state[key] = stored[f"float/{key}"]
+    else:
+        for key, info in meta["float"].items():
+            if info["stored"] == "float16":
+                state[key] = from_blob(info)
+            else:
+                state[key] = stored[f"float/{key}"].to(getattr(torch, info["dtype"]))
+    return state
 
 
 @torch.no_grad()
 def load_quantized(path: str | os.PathLike, model: nn.Module) -> nn.Module:
-    """Fill a caller-built float skeleton from a packed file; returns `model`.
+    """Fill a caller-built float skeleton from a file (version 1 or 2); returns `model`.
 
-    Covered weights become plain float Parameters W = C[I]; float leftovers are copied;
-    skipped tensors keep the skeleton's values. The skeleton must not have a quantizer
-    attached. Raises ValueError if the file and the skeleton disagree on keys.
+    Covered weights become plain float Parameters W = C[I] in their recorded dtype; float
+    leftovers are copied; skipped tensors keep the skeleton's values. The skeleton must
+    not have a quantizer attached. Raises ValueError if the file and the skeleton
+    disagree on keys.
     """
     meta = read_metadata(path)
     for name, module in model.named_modules():
@@ -178,19 +337,7 @@ def load_quantized(path: str | os.PathLike, model: nn.Module) -> nn.Module:
             raise ValueError(
                 f"{name or 'model'} has a codebook attached; load into a float skeleton"
             )
-    stored = load_file(str(path))
-    bits = meta["bits"]
-    state: dict[str, Tensor] = {}
-    for name, info in meta["quantized"].items():
-        shape = tuple(info["shape"])
-        numel = 1
-        for d in shape:
-            numel *= d
-        indices = unpack_indices(stored[f"indices/{name}"], bits, numel)
-        weight = dequantize(stored[f"codebook/{name}"], indices, shape)
-        state[name] = weight.to(getattr(torch, info["dtype"]))
-    for key in meta["float"]:
-        state[key] = stored[f"float/{key}"]
+    state = _stored_state(meta, load_file(str(path)))
     expected = model.state_dict()
     wrong = [
         f"{k}: file {tuple(v.shape)} vs model {tuple(expected[k].shape)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmark.paper import DATASETS
+from benchmark.paper import DATASETS, TABLE1_ROWS
 
 
 def figure_points(cells: Sequence) -> dict[str, list[tuple[str, float, float, float]]]:
@@ -17,7 +17,7 @@ def figure_points(cells: Sequence) -> dict[str, list[tuple[str, float, float, fl
     index = {(c.row, c.bits, c.dataset, c.metric): c.measured for c in cells}
     out: dict[str, list[tuple[str, float, float, float]]] = {ds: [] for ds in DATASETS}
     for (row, bits, ds, metric), value in index.items():
-        if metric != "f1" or value is None:
+        if metric != "f1" or value is None or row not in TABLE1_ROWS:  # the paper's rows only
             continue
         energy = index.get((row, bits, ds, "energy_j"))
         size = index.get((row, bits, ds, "size_mb"))

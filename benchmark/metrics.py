@@ -50,6 +50,56 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     return float(np.mean(scores) * 100.0)
 
 
+def _confusion_f1_acc(t: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and macro F1 (percent) of R resamples at once: t, p (R, N) ids in [0, k)."""
+    r = t.shape[0]
+    flat = (np.arange(r)[:, None] * k * k + t * k + p).ravel()
+    conf = np.bincount(flat, minlength=r * k * k).reshape(r, k, k)  # (R, true, pred)
+    tp = np.diagonal(conf, axis1=1, axis2=2).astype(float)  # (R, k)
+    support, predicted = conf.sum(2), conf.sum(1)
+    denom = support + predicted  # 2 tp + fp + fn
+    present = denom > 0
+    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0).sum(1) / present.sum(1)
+    return tp.sum(1) / t.shape[1] * 100.0, f1 * 100.0
+
+
+def bootstrap_ci(
+    y_true: Sequence[int],
+    y_preds: Sequence[Sequence[int]],
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals over test utterances of accuracy and macro F1 (percent).
+
+    y_preds: one prediction array (N,) per seed, all on the same test set y_true (N,); each
+    resample draws N utterances with replacement and scores the mean over seeds, so the interval
+    is that of the seed-mean a report prints. Same macro-F1 convention as ``macro_f1``.
+    Deterministic for a given ``seed``. Returns {"accuracy": (lo, hi), "f1": (lo, hi)}.
+    """
+    t = np.asarray(y_true)
+    preds = [np.asarray(p) for p in y_preds]
+    if t.size == 0 or not preds or any(p.shape != t.shape for p in preds):
+        raise ValueError("bootstrap_ci needs non-empty predictions of the test set's length")
+    k = int(max(t.max(), *(p.max() for p in preds))) + 1
+    idx = np.random.default_rng(seed).integers(0, t.size, size=(n_resamples, t.size))
+    acc, f1 = np.zeros(n_resamples), np.zeros(n_resamples)
+    for p in preds:
+        a, f = _confusion_f1_acc(t[idx], p[idx], k)
+        acc += a / len(preds)
+        f1 += f / len(preds)
+    q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
+    lo_a, hi_a = np.percentile(acc, q)
+    lo_f, hi_f = np.percentile(f1, q)
+    return {"accuracy": (float(lo_a), float(hi_a)), "f1": (float(lo_f), float(hi_f))}
+
+
+def chance_accuracy(y_true: Sequence[int]) -> float:
+    """Accuracy (percent) of always predicting the most frequent test class."""
+    t = np.asarray(y_true)
+    return float(np.bincount(t).max() / t.size * 100.0)
+
+
 # --- size ------------------------------------------------------------------------------------
 
 

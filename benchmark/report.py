@@ -16,20 +16,25 @@ from pathlib import Path
 from tabulate import tabulate
 
 from benchmark.claims import render_claims, table1_claims, table2_claims
-from benchmark.experiments import Experiment, experiments
+from benchmark.deviations import deviation_lines
+from benchmark.experiments import PTQ_ROW, Experiment, experiments
+from benchmark.metrics import bootstrap_ci, chance_accuracy
 from benchmark.paper import DATASETS, paper_value
 from benchmark.results import Result
+from quads.mct import budget_label
 
 # metric -> (column title, decimals, tolerance for the agreement mark in % or None)
 COLUMNS: dict[str, tuple[str, int, float | None]] = {
     "params_m": ("#Param (M) ↓", 2, 0.5),
     "size_mb": ("Model Size (MB) ↓", 2, 0.5),
+    "size_file_mb": ("File (MB, measured) ↓", 2, None),
     "gmacs": ("GMACs ↓ (30 s)", 2, 0.5),
     "accuracy": ("Accuracy ↑", 2, None),
     "f1": ("F1-Score ↑", 2, None),
     "energy_j": ("Energy (J/utt) ↓", 3, None),
 }
-TABLE2_COLUMNS = ("size_mb", "f1")
+TABLE2_COLUMNS = ("size_mb", "size_file_mb", "f1")
+TASK_METRICS = ("accuracy", "f1")  # cells with bootstrap intervals
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class Cell:
     n_seeds: int = 0
     init: str | None = None
     strategy: str | None = None
+    # 95 % bootstrap interval over test utterances of the (seed-mean) value; accuracy / F1 only
+    ci: tuple[float, float] | None = None
+    values: tuple[float, ...] = ()  # one value per seed, in seed order
+    chance: bool = False  # the row's test accuracy is indistinguishable from chance
+    schedule: str | None = None  # training budget, e.g. "D4 + Q3" (distill / quantize epochs)
 
     def to_json(self, table: str) -> dict[str, object]:
         d: dict[str, object] = {
@@ -66,11 +76,37 @@ class Cell:
         if self.n_seeds > 1:
             d["std"] = _round(self.std)
             d["n_seeds"] = self.n_seeds
+        if self.ci is not None:
+            d["ci"] = [_round(self.ci[0]), _round(self.ci[1])]
+        if self.chance:
+            d["chance"] = True
+        if self.schedule is not None and self.metric in TASK_METRICS:
+            d["schedule"] = self.schedule
         return d
 
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 6)
+
+
+def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]], bool]:
+    """Bootstrap intervals of the seed-mean accuracy / F1, and whether accuracy is at chance
+    (its interval reaches the most-frequent-class rate). Empty without stored predictions."""
+    preds = [r.predictions for r in runs if r.predictions.get("pred")]
+    if not preds or len(preds) != len(runs):
+        return {}, False
+    truth = preds[0]["truth"]
+    if any(p["truth"] != truth for p in preds):
+        return {}, False
+    ci = bootstrap_ci(truth, [p["pred"] for p in preds])
+    return ci, ci["accuracy"][0] <= chance_accuracy(truth)
+
+
+def _schedule(runs: Sequence[Result], exp: Experiment) -> str | None:
+    phases = runs[0].training.get("phases") if runs else None
+    if not phases:
+        return None
+    return budget_label(phases) + (" + PTQ" if exp.strategy == "PTQ" else "")
 
 
 def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
@@ -82,11 +118,14 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
     cells = []
     for exp in experiments(table):
         runs = sorted(by_exp.get(exp, []), key=lambda r: r.seed)
+        ci, chance = _uncertainty(runs)
+        schedule = _schedule(runs, exp)
         for metric in metrics:
             values = [r.metrics.get(metric) for r in runs]
             values = [v for v in values if v is not None]
             notes = sorted({r.notes[metric] for r in runs if metric in r.notes})
             note = "; ".join(notes) if runs else "not run with this profile"
+            task = metric in TASK_METRICS and bool(values)
             cells.append(
                 Cell(
                     row=exp.row,
@@ -103,6 +142,10 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
                     n_seeds=len(values),
                     init=exp.init if table == "table2" else None,
                     strategy=exp.strategy if table == "table2" else None,
+                    ci=ci.get(metric) if task else None,
+                    values=tuple(values),
+                    chance=chance and task,
+                    schedule=schedule,
                 )
             )
     return cells
@@ -117,6 +160,10 @@ def format_cell(cell: Cell, footnotes: dict[str, int]) -> str:
     text = f"{cell.measured:.{decimals}f}"
     if cell.std is not None:
         text += f" ± {cell.std:.{decimals}f}"
+    if cell.ci is not None:
+        text += f" [{cell.ci[0]:.1f}, {cell.ci[1]:.1f}]"
+    if cell.chance:
+        text += " (chance)"
     if cell.paper is None:
         return f"{text} · paper –"
     diff = (cell.measured - cell.paper) / cell.paper * 100 if cell.paper else 0.0
@@ -155,8 +202,10 @@ def _provenance_lines(results: Sequence[Result], profile: str) -> list[str]:
     ]
 
 
-def _notes_section(notes: Sequence[str], footnotes: dict[str, int]) -> list[str]:
-    lines = ["## Notes", "", *(f"- {n}" for n in notes)]
+def _notes_section(
+    notes: Sequence[str], footnotes: dict[str, int], extra: Sequence[str] = ()
+) -> list[str]:
+    lines = ["## Notes", "", *(f"- {n}" for n in notes), *extra]
     if footnotes:
         lines += ["", "Why cells are not measured:", ""]
         lines += [f"{i}. {text}" for text, i in footnotes.items()]
@@ -166,22 +215,60 @@ def _notes_section(notes: Sequence[str], footnotes: dict[str, int]) -> list[str]
 TABLE1_NOTES = (
     "Each cell reads `ours · paper value (relative difference)`; ✓ marks agreement within 0.5 % "
     "(efficiency columns only). `n/m` = not measured, with the reason in the numbered notes.",
+    "Accuracy and F1 cells read `mean ± std over seeds [95 % bootstrap interval]`: the interval "
+    "resamples the test utterances (1000 resamples) and scores the seed-mean, so it shows the "
+    "test-set noise; the std shows the seed spread. `(chance)` marks a row whose accuracy "
+    "interval reaches the most-frequent-class rate.",
+    "Budget: training epochs of the row, e.g. `D2 + Q3` = 2 distillation + 3 quantization "
+    "epochs, `FT3` = 3 fine-tuning epochs. Equal budgets: every QUADS bit width, the PTQ control "
+    "and every Table 2 strategy distill for the same epochs, so a difference between the QUADS "
+    "rows is the cost of quantization, not of a shorter distillation.",
     "#Param counts trainable parameters (Whisper's sinusoidal positional table is frozen). Model "
-    "size is the paper's formula, #params × bits / 8 / 2^20 (MiB, no codebook overhead); where a "
-    "model was exported, the measured file size is in `table1.json` (`size_file_mb`).",
+    "size is the paper's formula, #params × bits / 8 / 2^20 (MiB, no codebook overhead). File "
+    "(MB, measured) is the size of the exported file of a quantized row, each tensor in its "
+    "smallest lossless form: packed b-bit indices + codebook at 4 and 8 bits, fp16 values at 16 "
+    "bits (a 16-bit model is stored and evaluated with fp16 weights; 65,536-entry codebooks "
+    "would be larger than fp16).",
+    f"{PTQ_ROW}: our control, not a row of the paper: the distilled float student (same "
+    "distillation as the 32-bit QUADS row) quantized with k-means codebooks and no retraining, "
+    "so the pure quantization error sits beside MCT's.",
     "GMACs: fvcore, one utterance at 80 × 3000 log-mel frames (30 s, the paper's setting), eager "
     "attention so the attention matmuls are counted; cross-checked against "
     "torch.utils.flop_counter (within 0.2 %, it skips layer_norm).",
     "Energy: codecarbon offline tracker, inference at batch 1 at the profile's input length, CPU + "
-    "RAM energy per utterance. On machines without RAPL access codecarbon estimates CPU power "
-    "from load × TDP (mode in `table1.json` notes), so treat it as an estimate. Quantized QUADS "
-    "rows compute with dequantized fp32 weights here, so their measured energy equals the fp32 "
-    "student's; the paper's energy savings from low bit widths are not measurable on this path.",
+    "RAM energy per utterance, measured once per model and class count in a run. On machines "
+    "without RAPL access codecarbon estimates CPU power from load × TDP (mode in `table1.json` "
+    "notes), so treat it as an estimate. Quantized rows compute with dequantized fp32 weights "
+    "here, so their energy is the float student's; the paper's energy savings from low bit "
+    "widths are not measurable on this path.",
     "The paper's SLURP QUADS row (7.25 M params, 15.6 GMACs) matches no Whisper-tiny-sized "
     "configuration we tried, while its FSC row (7.64 M, 18.48 GMACs) is exactly a tiny encoder "
     "with a 31-class head at 30 s; a tiny student for SLURP's class count has about 7.65 M. The "
     "paper's Table 2 sizes also disagree with Table 1 (FSC MCT 16-bit: 37.83 MB vs 14.58 MB).",
 )
+
+
+def _learning_curve_lines(results: Sequence[Result]) -> list[str]:
+    """Rows whose best validation epoch is their last: still climbing when the budget ended."""
+    climbing = defaultdict(list)
+    for r in results:
+        history = r.training.get("history") or []
+        if history and r.metrics.get("best_epoch") == history[-1]["epoch"]:
+            e = r.experiment
+            label = f"{e.row} {e.bits} bit" + (
+                f" ({e.init}, {e.strategy})" if e.table == "table2" else ""
+            )
+            climbing[(e.dataset, label)].append(r.seed)
+    if not climbing:
+        return ["- No trained row had its best validation epoch at the end of its budget."]
+    items = [
+        f"{label} on {ds} (seed {', '.join(map(str, seeds))})"
+        for (ds, label), seeds in sorted(climbing.items())
+    ]
+    return [
+        "- Still climbing when the budget ended (best validation accuracy at the last epoch; the "
+        "learning curves are in the result files, `training.history`): " + "; ".join(items) + "."
+    ]
 
 
 def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[dict[str, object]]]:
@@ -203,13 +290,15 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
         lines += [f"## {ds}{ran_on}", ""]
         rows = []
         for exp in (e for e in exps if e.dataset == ds):
+            budget = index[(exp.row, exp.bits, ds, "f1")].schedule or "–"
             rows.append(
-                [exp.row, exp.bits]
+                [exp.row, exp.bits, budget]
                 + [format_cell(index[(exp.row, exp.bits, ds, m)], footnotes) for m in COLUMNS]
             )
-        headers = ["Baseline", "Bits"] + [COLUMNS[m][0] for m in COLUMNS]
+        headers = ["Baseline", "Bits", "Budget"] + [COLUMNS[m][0] for m in COLUMNS]
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     lines += render_claims(table1_claims(cells))
+    lines += deviation_lines()
     lines += [
         "## Figure",
         "",
@@ -218,22 +307,30 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
         "![F1 vs energy per utterance](figure3.png)",
         "",
     ]
-    lines += _notes_section(TABLE1_NOTES, footnotes)
+    lines += _notes_section(TABLE1_NOTES, footnotes, _learning_curve_lines(results))
     return "\n".join(lines), [c.to_json("table1") for c in cells]
 
 
 TABLE2_NOTES = (
     "Each cell reads `ours · paper value (relative difference)`; `n/m` = not measured, with the "
-    "reason in the numbered notes. Several seeds give mean ± std.",
+    "reason in the numbered notes. F1 cells read `mean ± std over seeds [95 % bootstrap "
+    "interval over test utterances]`; `(chance)` marks a row whose accuracy interval reaches the "
+    "most-frequent-class rate.",
+    "Equal budgets (the Budget column): every strategy distills for the same epochs; QaD and MCT "
+    "also quantize for the same epochs, so two strategies differ only in the order of their "
+    "phases. Distillation: two distillation phases. Quantization after Distillation: the same "
+    "distillation, then all quantization epochs. MCT: alternating distillation and quantization "
+    "phases (at least two iterations), then the final quantization phase, in which the cluster "
+    "assignments are frozen (no re-clustering) and only the centroids train. All strategies "
+    "share their first distillation phase (computed once).",
     "Model size is the paper's formula, #params × bits / 8 / 2^20 for the student "
-    "(Whisper-tiny-sized encoder + head). The measured size of each exported file is in "
-    "`table2.json` (`size_file_mb`). The paper's Table 2 sizes do not follow from its Table 1 "
-    "(e.g. FSC MCT 16-bit: 37.83 MB in Table 2 vs 14.58 MB in Table 1; Distillation 16-bit: "
-    "137.39 MB), so size cells are not expected to agree.",
+    "(Whisper-tiny-sized encoder + head); File (MB, measured) is the exported file of a "
+    "quantized row (fp16 values at 16 bits, packed indices + codebooks at 4 bits). The paper's "
+    "Table 2 sizes do not follow from its Table 1 (e.g. FSC MCT 16-bit: 37.83 MB in Table 2 vs "
+    "14.58 MB in Table 1; Distillation 16-bit: 137.39 MB), so size cells are not expected to "
+    "agree.",
     "Distillation (16 bit): the distilled float student, evaluated with its weights rounded to "
-    "fp16. Quantization after Distillation: the same distillation, then one k-means "
-    "quantization phase. MCT: alternating distillation and quantization phases, then a final "
-    "quantization phase. All strategies share their first distillation phase (computed once).",
+    "fp16.",
     "Random initialisation trains the same student from scratch; pre-trained starts from "
     "Whisper tiny.en (offline package) — the teacher is named in the provenance above.",
     "Every row's schedule (phases, epochs, optimizer, learning rates) and per-epoch validation "
@@ -262,17 +359,18 @@ def render_table2(results: Sequence[Result], profile: str) -> tuple[str, list[di
         if key in seen:
             continue
         seen.add(key)
-        row = [exp.init, exp.bits, exp.strategy]
+        row = [exp.init, exp.bits, exp.strategy, index[(*key, DATASETS[0], "f1")].schedule or "–"]
         for ds in DATASETS:
             for metric in TABLE2_COLUMNS:
                 row.append(format_cell(index[(*key, ds, metric)], footnotes))
         rows.append(row)
-    headers = ["Initialization", "Bits", "Training Strategy"] + [
+    headers = ["Initialization", "Bits", "Training Strategy", "Budget"] + [
         f"{ds} {COLUMNS[m][0]}" for ds in DATASETS for m in TABLE2_COLUMNS
     ]
     lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     lines += render_claims(table2_claims(cells))
-    lines += _notes_section(TABLE2_NOTES, footnotes)
+    lines += deviation_lines()
+    lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results))
     return "\n".join(lines), [c.to_json("table2") for c in cells]
 
 

@@ -28,17 +28,18 @@ class Result:
     training: dict[str, object] = field(default_factory=dict)  # init, schedule, per-epoch history
     # skipped / resampled counts of the corpus and its features
     data: dict[str, object] = field(default_factory=dict)
+    # test-set class ids, "truth" and "pred" (N,) each: the report's bootstrap intervals
+    predictions: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
         d["schema"] = SCHEMA
-        d["experiment"]["needs"] = list(self.experiment.needs)
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, object]) -> Result:
         exp = dict(d["experiment"])
-        exp["needs"] = tuple(exp.get("needs", ()))
+        exp.pop("needs", None)  # an unused field of older result files
         fields = {k: v for k, v in d.items() if k not in ("schema", "experiment")}
         return cls(experiment=Experiment(**exp), **fields)
 
@@ -53,7 +54,13 @@ def write_result(path: Path, result: Result) -> None:
     A run killed at any point leaves either no file or a complete one (temp files end in .tmp and
     are never read).
     """
-    text = json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n"
+    d = result.to_json()
+    # one line per id list, not one line per id
+    lists = {k: json.dumps(v) for k, v in d.pop("predictions").items()}
+    d["predictions"] = {k: f"@@{k}@@" for k in lists}
+    text = json.dumps(d, indent=1, sort_keys=True) + "\n"
+    for k, v in lists.items():
+        text = text.replace(f'"@@{k}@@"', v)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from baselines.registry import MODELS
 from benchmark.efficiency import measure_efficiency
 from benchmark.experiments import Experiment, Profile, experiments
 from benchmark.metrics import paper_size_mb
@@ -19,7 +19,14 @@ from benchmark.paper import DATASETS
 from benchmark.provenance import provenance
 from benchmark.report import write_report
 from benchmark.results import Result, read_result, read_results, result_path, write_result
-from benchmark.training import RowOutcome, Workspace, train_row, training_precision
+from benchmark.training import (
+    RowOutcome,
+    Workspace,
+    row_identity,
+    schedule_for,
+    train_row,
+    training_precision,
+)
 
 
 @dataclass(frozen=True)
@@ -56,21 +63,33 @@ def experiment_config(
 ) -> dict[str, object]:
     """Everything that determines a result; a stored result is reused only if this matches.
 
-    Left out: the device (where it ran, recorded in provenance) and empty optional settings, so
-    results stay valid when a setting is added with a default that changes nothing.
+    It holds the run identity (``training.row_identity``: trainer version, precision, data,
+    teacher ...) and the row's schedule, so a result of older training code is never reused.
+    Left out: the device (where it ran, recorded in provenance), the seed lists (the seed is in
+    the file name) and empty optional settings, so results stay valid when a setting is added
+    with a default that changes nothing.
     """
     settings = dataclasses.asdict(profile)
-    settings.pop("device")
+    for key in ("device", "seeds", "baseline_seeds", "efficiency_only"):
+        settings.pop(key)
     # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
     settings["precision"] = training_precision(profile)
     if not settings["synthetic"]:
         settings.pop("synthetic")
+    trained = exp.model not in profile.efficiency_only
     config = {
         "profile": settings,
         "corpus_fingerprint": corpus_fingerprint,
         "num_classes": num_classes,
+        "identity": json.loads(row_identity(exp, profile, corpus_fingerprint, num_classes)),
+        "schedule": dataclasses.asdict(schedule_for(exp, profile)) if trained else None,
     }
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
+
+
+# one measurement per (model, classes, input length) and process: the numbers do not depend on
+# the seed, the bit width or the strategy (quantized rows compute with dequantized fp32 weights)
+_efficiency = functools.lru_cache(maxsize=None)(measure_efficiency)
 
 
 def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
@@ -79,31 +98,35 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     num_classes = len(corpus.intents)
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    outcome = RowOutcome()
-    if exp.model not in MODELS:
-        for m in ("params_m", "size_mb", "gmacs", "energy_j", "accuracy", "f1"):
-            notes[m] = f"model {exp.model!r} not implemented yet (see issue #5)"
-    else:
-        eff = measure_efficiency(
-            exp.model, num_classes, profile.n_frames, profile.energy_seconds, profile.measure_energy
+    eff = _efficiency(
+        exp.model, num_classes, profile.n_frames, profile.energy_seconds, profile.measure_energy
+    )
+    metrics["params_m"] = eff.params / 1e6
+    metrics["size_mb"] = paper_size_mb(eff.params, exp.bits)
+    metrics["gmacs"] = eff.gmacs_30s
+    metrics["gmacs_flop_counter"] = eff.gmacs_30s_check
+    metrics["gmacs_run"] = eff.gmacs_run
+    if eff.energy is not None:
+        metrics["energy_j"] = eff.energy.joules_per_utterance
+        metrics["energy_cpu_j"] = eff.energy.cpu_joules_per_utterance
+        notes["energy_j"] = (
+            f"codecarbon mode {eff.energy.mode}, {eff.energy.utterances} utterances of "
+            f"{profile.n_frames} frames at batch 1"
         )
-        metrics["params_m"] = eff.params / 1e6
-        metrics["size_mb"] = paper_size_mb(eff.params, exp.bits)
-        metrics["gmacs"] = eff.gmacs_30s
-        metrics["gmacs_flop_counter"] = eff.gmacs_30s_check
-        metrics["gmacs_run"] = eff.gmacs_run
-        if eff.energy is not None:
-            metrics["energy_j"] = eff.energy.joules_per_utterance
-            metrics["energy_cpu_j"] = eff.energy.cpu_joules_per_utterance
-            notes["energy_j"] = (
-                f"codecarbon mode {eff.energy.mode}, {eff.energy.utterances} utterances of "
-                f"{profile.n_frames} frames at batch 1"
+        if exp.bits < 32:
+            notes["energy_j"] += (
+                "; computed with dequantized fp32 weights (the float student's arithmetic), so "
+                "it cannot show the energy saving of low bit widths"
             )
-        else:
-            notes["energy_j"] = "not measured: energy measurement disabled in this profile"
+    else:
+        notes["energy_j"] = "not measured: energy measurement disabled in this profile"
+    if exp.model in profile.efficiency_only:
+        why = profile.efficiency_only[exp.model]
+        outcome = RowOutcome(notes={"accuracy": why, "f1": why})
+    else:
         outcome = train_row(exp, profile, seed, ws, ws.cache / "runs")
-        metrics.update(outcome.metrics)
-        notes.update(outcome.notes)
+    metrics.update(outcome.metrics)
+    notes.update(outcome.notes)
     return Result(
         experiment=exp,
         profile=profile.name,
@@ -117,6 +140,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         artifacts=outcome.artifacts,
         training=outcome.training,
         data=ws.data_notes(exp.dataset),
+        predictions=outcome.predictions,
     )
 
 
@@ -141,7 +165,7 @@ def run_table(
     for exp in exps:
         corpus = ws.corpus(exp.dataset)
         config = experiment_config(exp, profile, corpus.fingerprint, len(corpus.intents))
-        for seed in options.seeds or profile.seeds:
+        for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config):
                 done += 1

@@ -23,15 +23,8 @@ from benchmark.experiments import Experiment, Profile
 from benchmark.metrics import accuracy, macro_f1
 from quads.distill import DistillConfig, FeatureProjector, teacher_features
 from quads.export import measured_size_bytes, save_quantized
-from quads.mct import (
-    Phase,
-    Schedule,
-    distillation_only,
-    finetune,
-    mct,
-    quantization_after_distillation,
-    run_schedule,
-)
+from quads.mct import Phase, Schedule, finetune, run_schedule
+from quads.quantize import CodebookQuantizer, QuantConfig
 from quads.train import TensorData, pick_device, predict, resolve_precision
 
 # deterministic tables that are rebuilt, never stored (Whisper's sinusoidal positions)
@@ -156,8 +149,11 @@ class Workspace:
 
 
 def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
-    """The training schedule of a row under a profile."""
-    p = profile
+    """The training schedule of a row under a profile (equal budgets: ``quads.mct.Budget``).
+
+    A "PTQ" row trains the Distillation schedule; its quantization follows training.
+    """
+    p, b = profile, profile.budget
     if exp.strategy == "finetune" and exp.model == "prosody-distill":
         # Rajaa's recipe: the prosody branch alone first, then both branches jointly
         stages = (
@@ -167,34 +163,13 @@ def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
         return Schedule("finetune (prosody stage, then joint)", stages)
     if exp.strategy == "finetune":
         return finetune(p.finetune_epochs, p.finetune_optim)
-    if exp.strategy == "Distillation":
-        return distillation_only(p.distill_first, p.distill_rest, p.distill_optim)
+    if exp.strategy in ("Distillation", "PTQ") or (exp.strategy == "MCT" and exp.bits == 32):
+        # Table 1's float QUADS row is the distilled student: MCT without quantization phases
+        return b.distillation()
     if exp.strategy == "Quantization after Distillation":
-        return quantization_after_distillation(
-            exp.bits,
-            p.distill_first,
-            p.distill_rest,
-            p.quant_epochs,
-            p.distill_optim,
-            p.quant_optim,
-        )
+        return b.quantization_after_distillation(exp.bits)
     if exp.strategy == "MCT":
-        if exp.bits == 32:  # Table 1's float QUADS row: the distilled student, no quantization
-            return distillation_only(p.distill_first, p.distill_rest, p.distill_optim)
-        first = mct(
-            exp.bits,
-            p.mct_iterations,
-            p.mct_distill_epochs,
-            p.quant_epochs,
-            p.final_epochs,
-            p.distill_optim,
-            p.quant_optim,
-        )
-        # the first distillation phase is the one every strategy shares
-        phases = (distillation_only(p.distill_first, 0, p.distill_optim).phases[0],) + first.phases[
-            1:
-        ]
-        return Schedule("MCT", phases, exp.bits)
+        return b.mct(exp.bits)
     raise ValueError(f"unknown strategy {exp.strategy!r} for row {exp.row!r}")
 
 
@@ -222,13 +197,18 @@ def write_slurp_predictions(path: Path, corpus, uids, predictions) -> Path:
 
 
 # Bump when a change to the training code changes what a given configuration trains, so cached
-# phases and checkpoints of the old code are never resumed (2: only the pretrained encoder trains
-# at the encoder learning rate).
-TRAINER_VERSION = 2
+# phases, checkpoints and result files of the old code are never reused (2: only the pretrained
+# encoder trains at the encoder learning rate; 3: equal budgets, frozen final MCT phase, fp16
+# storage of 16-bit models, test predictions in result files).
+TRAINER_VERSION = 3
 
 
 def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int) -> str:
-    """Everything besides the schedule and seed that determines a trained model."""
+    """Everything besides the schedule and seed that determines a trained model.
+
+    The one run identity: it keys checkpoints and the prefix cache (with the schedule's phases and
+    the seed) and is part of every result file's configuration (``runner.experiment_config``).
+    """
     return json.dumps(
         {
             "precision": training_precision(profile),
@@ -258,6 +238,7 @@ class RowOutcome:
     notes: dict[str, str] = field(default_factory=dict)  # metric -> why missing / how measured
     artifacts: dict[str, str] = field(default_factory=dict)
     training: dict[str, object] = field(default_factory=dict)  # schedule, history, init source
+    predictions: dict[str, list[int]] = field(default_factory=dict)  # test "truth" / "pred" ids
 
 
 def not_trainable(why: str) -> RowOutcome:
@@ -327,14 +308,21 @@ def train_row(
         device=device,
         precision=precision,
     )
-    model = outcome.model
+    model, quantizer = outcome.model, outcome.quantizer
     metrics: dict[str, float] = {}
-    if not schedule.quantized and exp.bits == 16:
-        # a float model stored at 16 bits: evaluate what fp16 storage gives back
+    if exp.strategy == "PTQ":
+        # the control: k-means codebooks fitted to the distilled float weights, no retraining
+        quantizer = CodebookQuantizer(model, QuantConfig(bits=exp.bits)).attach(warm_start=False)
+        notes["accuracy"] = notes["f1"] = (
+            f"k-means post-training quantization ({exp.bits} bit) of the distilled float student"
+        )
+    if exp.bits == 16:
+        # 16-bit storage is fp16: evaluate exactly what fp16 storage gives back (centroids too)
         with torch.no_grad():
             for p in model.parameters():
-                p.copy_(p.half().float())
-        notes["bits"] = "float model evaluated with weights rounded to fp16"
+                if p.requires_grad:  # frozen tables (positions) are rebuilt, not stored
+                    p.copy_(p.half().float())
+        notes["bits"] = "every trained weight (centroids included) rounded to fp16, as stored"
     pred = predict(model, test, device=device)
     truth = test.tensors["labels"].numpy()
     if not corpus.synthetic and corpus.stands_for == "SLURP":
@@ -345,12 +333,12 @@ def train_row(
     metrics["f1"] = macro_f1(truth, pred)
     metrics["valid_accuracy"] = outcome.best_valid_accuracy
     metrics["best_epoch"] = outcome.best_epoch
-    if schedule.quantized:
+    if quantizer is not None and quantizer.attached:
         path = work / "models" / profile.name / f"{run_id}.safetensors"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_quantized(
             model,
-            outcome.quantizer,
+            quantizer,
             path,
             model_config={"model": exp.model, "classes": n_classes, "n_frames": profile.n_frames},
             skip=NOT_STORED,
@@ -358,8 +346,8 @@ def train_row(
         metrics["size_file_mb"] = measured_size_bytes(path) / 2**20
         artifacts["model"] = str(path)
         notes["size_file_mb"] = (
-            "measured bytes of the exported file (packed indices, fp32 codebooks, fp32 biases "
-            "and norms; positional table not stored)"
+            "measured bytes of the exported file, each tensor in its smallest lossless form "
+            "(packed indices + codebook, or fp16 values; positional table not stored)"
         )
     training = {
         "init": init_source,
@@ -368,6 +356,7 @@ def train_row(
         "phases": [asdict(p) for p in schedule.phases],
         "history": outcome.history,
         "resumed_from": outcome.resumed_from,
-        "quantizer": repr(outcome.quantizer) if outcome.quantizer else None,
+        "quantizer": repr(quantizer) if quantizer else None,
     }
-    return RowOutcome(metrics, notes, artifacts, training)
+    predictions = {"truth": [int(x) for x in truth], "pred": [int(x) for x in pred]}
+    return RowOutcome(metrics, notes, artifacts, training, predictions)

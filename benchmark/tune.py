@@ -5,7 +5,7 @@ optimizer of the distillation phases, then (from the best distilled model, throu
 cache) each candidate of the quantization phases under 16-bit MCT, and writes the validation
 accuracy of every candidate to ``reports/tuning-<profile>.md`` / ``.json``. Test data is never
 read. The chosen settings are then written into the profile by hand (``benchmark/experiments.py``,
-``Profile.distill_optim`` / ``quant_optim``), citing this report, which names the commit it was
+``Profile.budget.distill_optim`` / ``quant_optim``), citing this report, which names the commit it was
 made with. A one-seed grid: enough to avoid a bad setting, not to rank close ones.
 """
 
@@ -35,7 +35,8 @@ QUANT_CANDIDATES = (
     OptimConfig("adam", lr_encoder=1e-5, lr_head=1e-4),
     OptimConfig("adam", lr_encoder=1e-4, lr_head=1e-3),
     OptimConfig("adam", lr_encoder=1e-3, lr_head=1e-3),
-    # the authors' quantization optimizer (quads.mct.QUANT_OPTIM)
+    # the authors' quantization optimizer (quads.mct.QUANT_OPTIM) on our centroids; not the
+    # authors' update, which resets the weights to cluster means after every SGD step
     OptimConfig("sgd", lr_encoder=0.01, lr_head=0.01, momentum=0.9, cosine=True),
 )
 
@@ -89,16 +90,18 @@ def tune(
         start = time.perf_counter()
         distill = Experiment("tune", "QUADS", ds, "whisper-tiny", 32, "pretrained", "Distillation")
         best_d = None
-        for cand in dict.fromkeys((profile.distill_optim, *DISTILL_CANDIDATES)):
-            p = dataclasses.replace(profile, distill_optim=cand)
+        budget = profile.budget
+        for cand in dict.fromkeys((budget.distill_optim, *DISTILL_CANDIDATES)):
+            p = dataclasses.replace(profile, budget=dataclasses.replace(budget, distill_optim=cand))
             acc, history = _valid_accuracy(distill, p, ws, seed, work)
             rows.append({"dataset": ds, "phase": "distill", "optim": _label(cand), "valid": acc})
             if best_d is None or acc > best_d[0]:
                 best_d = (acc, cand)
         mct16 = dataclasses.replace(distill, bits=16, strategy="MCT")
         best_q = None
-        for cand in dict.fromkeys((profile.quant_optim, *QUANT_CANDIDATES)):
-            p = dataclasses.replace(profile, distill_optim=best_d[1], quant_optim=cand)
+        for cand in dict.fromkeys((budget.quant_optim, *QUANT_CANDIDATES)):
+            b = dataclasses.replace(budget, distill_optim=best_d[1], quant_optim=cand)
+            p = dataclasses.replace(profile, budget=b)
             acc, history = _valid_accuracy(mct16, p, ws, seed, work)
             rows.append({"dataset": ds, "phase": "quantize", "optim": _label(cand), "valid": acc})
             if best_q is None or acc > best_q[0]:

@@ -9,7 +9,14 @@ identity when the quantizer attaches or detaches, so every phase starts a fresh 
   phase starts by re-clustering the current float weights, warm-started from the last codebooks.
 
 MCT alternates distill and quantize phases and ends with a final quantization phase whose
-codebooks stay attached (the deployable model). The engine checkpoints after every epoch (an
+codebooks stay attached (the deployable model). The final phase is ``frozen``: the cluster
+assignments of the last quantization phase are kept (``CodebookQuantizer.freeze``; no
+re-clustering) and only the centroids train; every other parameter (biases, norms) stays fixed,
+so the phase fine-tunes exactly the numbers the deployed file stores per codebook.
+
+``Budget`` states the equal-budget rule every strategy follows: the same distillation epochs for
+Distillation, Quantization after Distillation and MCT, and the same quantization epochs for QaD
+and MCT, so two strategies differ only in the order of their phases. The engine checkpoints after every epoch (an
 interrupted run resumes exactly) and, optionally, stores the state at every phase boundary in a
 prefix cache keyed by everything that determines it, so schedules sharing a prefix (e.g. every
 strategy starts with the same distillation phase) compute it once.
@@ -49,12 +56,15 @@ class Phase:
     epochs: int
     optim: OptimConfig = OptimConfig()
     stage: str | None = None  # passed to model.set_stage() (e.g. Prosody + Distillation)
+    frozen: bool = False  # quantize only: keep the assignments, train only the centroids
 
     def __post_init__(self) -> None:
         if self.kind not in PHASE_KINDS:
             raise ValueError(f"unknown phase kind {self.kind!r}; known: {', '.join(PHASE_KINDS)}")
         if self.epochs < 1:
             raise ValueError(f"phase epochs must be >= 1, got {self.epochs}")
+        if self.frozen and self.kind != "quantize":
+            raise ValueError(f"frozen=True needs a quantize phase, not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,23 @@ class Schedule:
     @property
     def epochs(self) -> int:
         return sum(p.epochs for p in self.phases)
+
+    def epochs_of(self, kind: str) -> int:
+        return sum(p.epochs for p in self.phases if p.kind == kind)
+
+    @property
+    def budget(self) -> str:
+        """Epochs per phase kind, e.g. "D4 + Q3" (distill / quantize) or "FT3" (fine-tune)."""
+        return budget_label([asdict(p) for p in self.phases])
+
+
+def budget_label(phases: list[dict]) -> str:
+    """ "D4 + Q3" from phases as stored in result files (``asdict(Phase)``)."""
+    letters = {"finetune": "FT", "distill": "D", "quantize": "Q"}
+    totals: dict[str, int] = {}
+    for p in phases:
+        totals[p["kind"]] = totals.get(p["kind"], 0) + int(p["epochs"])
+    return " + ".join(f"{letters[k]}{n}" for k, n in totals.items())
 
 
 # --- the strategies of Table 2 ----------------------------------------------------------------
@@ -133,8 +160,70 @@ def mct(
             Phase("distill", distill_epochs, optim_d),
             Phase("quantize", quant_epochs, optim_q),
         ]
-    phases.append(Phase("quantize", final_epochs, optim_q))
+    phases.append(Phase("quantize", final_epochs, optim_q, frozen=True))
     return Schedule("MCT", tuple(phases), bits)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The equal-budget rule: every strategy distills for ``distill_epochs`` (D) in all; QaD and
+    MCT quantize for the same ``quant_epochs`` (Q = iterations x quant_per_iteration + final).
+
+    Distillation: D(D/n), D(D - D/n). QaD: the same, then Q(Q). MCT: n x (D(D/n), Q(q)), then the
+    frozen final phase Q(f). All three share their first phase D(D/n) (computed once).
+    """
+
+    distill_epochs: int  # D
+    mct_iterations: int  # n >= 2 alternations, so MCT alternates
+    quant_per_iteration: int  # q: epochs of each intermediate quantization phase
+    final_epochs: int  # f: epochs of MCT's frozen final quantization phase
+    distill_optim: OptimConfig = DISTILL_OPTIM
+    quant_optim: OptimConfig = QUANT_OPTIM
+
+    def __post_init__(self) -> None:
+        if self.mct_iterations < 2:
+            raise ValueError(f"mct_iterations must be >= 2 to alternate, got {self.mct_iterations}")
+        if self.distill_epochs % self.mct_iterations:
+            raise ValueError(
+                f"distill_epochs={self.distill_epochs} must split evenly over "
+                f"mct_iterations={self.mct_iterations}"
+            )
+        if min(self.quant_per_iteration, self.final_epochs) < 1:
+            raise ValueError("quant_per_iteration and final_epochs must be >= 1")
+
+    @property
+    def quant_epochs(self) -> int:
+        return self.mct_iterations * self.quant_per_iteration + self.final_epochs
+
+    @property
+    def first_epochs(self) -> int:
+        return self.distill_epochs // self.mct_iterations
+
+    def distillation(self) -> Schedule:
+        return distillation_only(
+            self.first_epochs, self.distill_epochs - self.first_epochs, self.distill_optim
+        )
+
+    def quantization_after_distillation(self, bits: int) -> Schedule:
+        return quantization_after_distillation(
+            bits,
+            self.first_epochs,
+            self.distill_epochs - self.first_epochs,
+            self.quant_epochs,
+            self.distill_optim,
+            self.quant_optim,
+        )
+
+    def mct(self, bits: int) -> Schedule:
+        return mct(
+            bits,
+            self.mct_iterations,
+            self.first_epochs,
+            self.quant_per_iteration,
+            self.final_epochs,
+            self.distill_optim,
+            self.quant_optim,
+        )
 
 
 def authors_mct(bits: int = 8) -> Schedule:
@@ -272,6 +361,8 @@ def run_schedule(
             state.best = None  # the model is chosen among the final phase's epochs only
         if phase.stage is not None:
             model.set_stage(phase.stage)
+        if phase.frozen:
+            quantizer.freeze()
         if phase.kind == "quantize" and not quantizer.attached:
             quantizer.attach(warm_start=True)
         elif phase.kind != "quantize" and quantizer is not None and quantizer.attached:
@@ -280,6 +371,8 @@ def run_schedule(
             distillation_loss(projector, distill) if phase.kind == "distill" else cross_entropy_loss
         )
         params = list(model.named_parameters())
+        if phase.frozen:  # the final phase trains the codebooks only
+            params = [(n, p) for n, p in params if n.endswith("weight_centroids")]
         if phase.kind == "distill":
             params += [(f"projector.{n}", p) for n, p in projector.named_parameters()]
         steps = phase.epochs * -(-len(train) // batch_size)
@@ -303,7 +396,7 @@ def run_schedule(
                 device=device,
                 precision=precision,
             )
-            acc = _accuracy(model, valid, device)
+            acc = _accuracy(model, valid, device, precision)
             state.epoch += 1
             state.history.append(
                 {
@@ -340,6 +433,9 @@ def run_schedule(
     return Outcome(model, quantizer, best_acc, best_epoch, state.history, resumed)
 
 
-def _accuracy(model: nn.Module, data: TensorData, device: torch.device | str = "cpu") -> float:
-    pred = predict(model, data, device=device)
+def _accuracy(
+    model: nn.Module, data: TensorData, device: torch.device | str = "cpu", precision: str = "fp32"
+) -> float:
+    """Validation accuracy (percent), in the run's training arithmetic."""
+    pred = predict(model, data, device=device, precision=precision)
     return float((torch.as_tensor(pred) == data.tensors["labels"]).float().mean() * 100)

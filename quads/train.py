@@ -166,14 +166,21 @@ def train_epoch(
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, data: TensorData, batch_size: int = 32, device: torch.device | str = "cpu"
+    model: nn.Module,
+    data: TensorData,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+    precision: str = "fp32",
 ) -> np.ndarray:
-    """Predicted class ids (N,)."""
+    """Predicted class ids (N,). ``precision`` "bf16" runs under bfloat16 autocast (the
+    validation passes of a bf16-trained run); test predictions use fp32."""
     model.eval()
     out = []
+    device_type = torch.device(device).type
     for b in data.batches(batch_size):
         inputs = {k: v.to(device) for k, v in model_inputs(model, b).items()}
-        out.append(model(**inputs).argmax(-1).cpu())
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out.append(model(**inputs).argmax(-1).cpu())
     return torch.cat(out).numpy()
 
 

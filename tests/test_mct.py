@@ -267,3 +267,56 @@ def test_precision_names_are_checked():
             log=lambda s: None,
             precision="auto",
         )
+
+
+# --- equal budgets and the final phase ------------------------------------------------------
+
+
+def test_every_strategy_of_a_budget_distills_for_the_same_epochs():
+    from quads.mct import Budget
+
+    budget = Budget(4, 2, 1, 2, FAST, FAST)
+    dist, qad, m = budget.distillation(), budget.quantization_after_distillation(4), budget.mct(4)
+    assert dist.epochs_of("distill") == qad.epochs_of("distill") == m.epochs_of("distill") == 4
+    # QaD and MCT quantize for as long as each other: only the order of phases differs
+    assert qad.epochs_of("quantize") == m.epochs_of("quantize") == 2 * 1 + 2
+    assert dist.epochs_of("quantize") == 0
+    # all three share their first distillation phase (the prefix cache computes it once)
+    assert dist.phases[0] == qad.phases[0] == m.phases[0]
+    assert (dist.budget, qad.budget, m.budget) == ("D4", "D4 + Q4", "D4 + Q4")
+
+
+def test_mct_alternates_at_least_twice_and_ends_on_a_frozen_final_phase():
+    from quads.mct import Budget
+
+    kinds = [p.kind for p in Budget(2, 2, 1, 1, FAST, FAST).mct(4).phases]
+    assert kinds == ["distill", "quantize", "distill", "quantize", "quantize"]
+    phases = Budget(2, 2, 1, 1, FAST, FAST).mct(4).phases
+    assert [p.frozen for p in phases] == [False, False, False, False, True]
+    with pytest.raises(ValueError, match="mct_iterations must be >= 2"):
+        Budget(2, 1, 1, 1)
+    with pytest.raises(ValueError, match="split evenly"):
+        Budget(3, 2, 1, 1)
+    with pytest.raises(ValueError, match="frozen=True needs a quantize phase"):
+        Phase("distill", 1, FAST, frozen=True)
+
+
+def test_the_final_phase_keeps_assignments_and_trains_only_centroids():
+    """Stop before the final phase, then run it: indices and non-codebook weights stay fixed."""
+    from quads.mct import Budget
+
+    schedule = Budget(2, 2, 1, 1, FAST, FAST).mct(2)
+    before_final = Schedule("MCT", schedule.phases[:-1], 2)
+    a = _run(before_final)
+    # rerun the full schedule: the first four phases are identical (same seed, same data)
+    b = _run(schedule)
+    assert b.quantizer.frozen and not a.quantizer.frozen
+    # the best epoch of `a` is its only final-phase epoch, the last one: compare with b's start
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    for key in sa:
+        if key.endswith("weight_indices"):
+            assert torch.equal(sa[key], sb[key]), key
+        elif key.endswith("weight_centroids"):
+            assert not torch.equal(sa[key], sb[key]), key
+        elif sa[key].is_floating_point():
+            assert torch.equal(sa[key], sb[key]), key

@@ -114,3 +114,32 @@ def test_metric_input_errors():
         macro_f1([0, 1], [0])
     with pytest.raises(ValueError, match="bits"):
         paper_size_mb(10, 0)
+
+
+def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_data():
+    import numpy as np
+
+    from benchmark.metrics import accuracy, bootstrap_ci, chance_accuracy, macro_f1
+
+    rng = np.random.default_rng(0)
+
+    def sample(n):
+        t = rng.integers(0, 10, n)
+        p = np.where(rng.random(n) < 0.6, t, rng.integers(0, 10, n))
+        return t, p
+
+    t, p = sample(400)
+    ci = bootstrap_ci(t, [p])
+    assert ci == bootstrap_ci(t, [p])  # deterministic for a seed
+    for metric, score in (("accuracy", accuracy(t, p)), ("f1", macro_f1(t, p))):
+        lo, hi = ci[metric]
+        assert lo < score < hi and hi - lo < 15
+    t4, p4 = sample(4000)
+    lo, hi = bootstrap_ci(t4, [p4])["accuracy"]
+    assert hi - lo < (ci["accuracy"][1] - ci["accuracy"][0]) / 2
+    # two seeds: the interval of their mean
+    lo, hi = bootstrap_ci(t, [p, t])["accuracy"]
+    assert lo < (accuracy(t, p) + 100) / 2 < hi
+    assert chance_accuracy([0, 0, 1, 2]) == 50.0
+    with pytest.raises(ValueError, match="same length|test set's length"):
+        bootstrap_ci(t, [p[:-1]])

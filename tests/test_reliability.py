@@ -30,6 +30,7 @@ def test_disk_full_gives_a_clear_error_and_no_partial_file(tmp_path):
     script = textwrap.dedent(
         f"""
         import resource, signal, sys
+        sys.dont_write_bytecode = True  # a .pyc cut at the size limit would break later imports
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         sys.path.insert(0, {str(REPO)!r})

@@ -23,6 +23,7 @@ RUN = textwrap.dedent(
 
     from benchmark.data.synthetic import SyntheticConfig
     from benchmark.experiments import Profile
+    from quads.mct import Budget
     from benchmark.runner import RunOptions, run_table
 
     tiny = SyntheticConfig(
@@ -36,7 +37,7 @@ RUN = textwrap.dedent(
         corpora={"FSC": "synthetic-fsc", "SLURP": "synthetic-slurp"},
         synthetic={"synthetic-fsc": tiny},
         n_frames=40, measure_energy=False, batch_size=4,
-        distill_first=3, distill_rest=1, mct_iterations=1, quant_epochs=1, final_epochs=1,
+        budget=Budget(distill_epochs=4, mct_iterations=2, quant_per_iteration=1, final_epochs=1),
     )
     rows = tuple(sys.argv[2].split(","))
     run_table("table1", RunOptions(profile=profile, out_dir=Path(sys.argv[1]), rows=rows,

@@ -1,0 +1,44 @@
+"""The harness's schedule builder: equal budgets for every strategy and bit width, per profile."""
+
+import pytest
+
+from benchmark.experiments import PROFILES, PTQ_ROW, table1_experiments, table2_experiments
+from benchmark.training import schedule_for
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_quads_row_and_strategy_distills_for_the_same_epochs(profile):
+    p = PROFILES[profile]
+    students = [e for e in table1_experiments() if e.model == "whisper-tiny"]
+    students += list(table2_experiments())
+    schedules = {(e.row, e.bits, e.init, e.strategy): schedule_for(e, p) for e in students}
+    distill = {k: s.epochs_of("distill") for k, s in schedules.items()}
+    assert set(distill.values()) == {p.budget.distill_epochs}, distill
+    # QaD and MCT quantize equally long; the float rows and the PTQ control not at all
+    for (row, bits, _, strategy), s in schedules.items():
+        if strategy in ("MCT", "Quantization after Distillation") and bits < 32:
+            assert s.epochs_of("quantize") == p.budget.quant_epochs
+        else:
+            assert s.epochs_of("quantize") == 0, (row, bits, strategy)
+    # every strategy shares the first distillation phase (computed once, prefix cache)
+    assert len({s.phases[0] for s in schedules.values()}) == 1
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_mct_rows_alternate_and_end_frozen(profile):
+    p = PROFILES[profile]
+    mct = next(e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4)
+    kinds = [ph.kind for ph in schedule_for(mct, p).phases]
+    # at least two distill -> quantize alternations before the final phase
+    assert kinds.count("distill") >= 2
+    assert kinds[:4] == ["distill", "quantize", "distill", "quantize"]
+    assert schedule_for(mct, p).phases[-1].frozen
+
+
+def test_claim_rows_run_every_seed_and_baselines_their_own():
+    p = PROFILES["cpu"]
+    assert len(p.seeds) >= 3
+    for e in table1_experiments():
+        expected = p.seeds if e.row in ("QUADS", PTQ_ROW) else p.baseline_seeds
+        assert p.seeds_for(e) == expected, e.row
+    assert all(p.seeds_for(e) == p.seeds for e in table2_experiments())

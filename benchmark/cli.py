@@ -38,14 +38,37 @@ def _data_roots(args: argparse.Namespace) -> dict[str, str]:
     return roots
 
 
+def _reference_only(args: argparse.Namespace) -> int:
+    """Render the committed reference alone, from its result files: seconds, no training."""
+    from benchmark.reference import REFERENCE_DIR
+    from benchmark.report import write_report
+    from benchmark.results import read_results
+
+    profile = get_profile(args.profile)
+    results = read_results(REFERENCE_DIR / "results", profile.name, args.table)
+    if not results:
+        raise ValueError(
+            f"the reference ({REFERENCE_DIR}) has no {args.table} results for profile "
+            f"{profile.name!r}; run without --reference-only to train"
+        )
+    md, js = write_report(args.table, results, profile.name, REFERENCE_DIR)
+    print(f"reference report: {md} ({len(results)} result files, nothing trained)\ndata: {js}")
+    if args.print:
+        print(md.read_text())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.reference import REFERENCE_DIR
     from benchmark.runner import RunOptions, run_table
 
+    if args.reference_only:
+        return _reference_only(args)
     profile = get_profile(args.profile)
     overrides = {k: getattr(args, k) for k in ("precision", "device") if getattr(args, k)}
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
-    out = args.out or default_out_dir(profile.name)
+    out = args.out or (REFERENCE_DIR if args.as_reference else default_out_dir(profile.name))
     options = RunOptions(
         profile=profile,
         out_dir=out,
@@ -55,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_roots=_data_roots(args),
         cache_dir=args.cache_dir,
         force=args.force,
+        as_reference=args.as_reference,
     )
 
     md, js = run_table(args.table, options)
@@ -77,13 +101,19 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.reference import REFERENCE_DIR, is_inside
     from benchmark.report import write_report
     from benchmark.results import read_results
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
     results = read_results(out / "results", profile.name, args.table)
-    md, js = write_report(args.table, results, profile.name, out)
+    reference = (
+        None
+        if is_inside(out, REFERENCE_DIR)
+        else read_results(REFERENCE_DIR / "results", profile.name, args.table)
+    )
+    md, js = write_report(args.table, results, profile.name, out, reference=reference)
     print(f"report: {md} ({len(results)} result files)\ndata:   {js}")
     if args.print:
         print(md.read_text())
@@ -166,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="recompute complete results too")
     run.add_argument("--print", action="store_true", help="print the Markdown report at the end")
+    run.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="train nothing: render the committed reference (reports/reference/) in seconds",
+    )
+    run.add_argument(
+        "--as-reference",
+        action="store_true",
+        help="maintainers: write the run into reports/reference/ (the committed reference)",
+    )
     run.set_defaults(func=cmd_run)
 
     tun = sub.add_parser(

@@ -20,6 +20,13 @@ from benchmark.deviations import deviation_lines
 from benchmark.experiments import PTQ_ROW, Experiment, experiments
 from benchmark.metrics import bootstrap_ci, chance_accuracy
 from benchmark.paper import DATASETS, paper_value
+from benchmark.reference import (
+    AGREES,
+    DIFFERS,
+    NOT_COMPARED,
+    agreement,
+    setup_differences,
+)
 from benchmark.results import Result
 from quads.mct import budget_label
 
@@ -151,12 +158,85 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
     return cells
 
 
-def format_cell(cell: Cell, footnotes: dict[str, int]) -> str:
+def _cell_key(c: Cell) -> tuple:
+    return (c.row, c.bits, c.dataset, c.metric, c.init, c.strategy)
+
+
+class Comparison:
+    """A user's cells beside the committed reference's (``benchmark.reference``); absent when a
+    report renders the reference itself."""
+
+    MARKS = {AGREES: "≈", DIFFERS: "≠", NOT_COMPARED: ""}
+
+    def __init__(self, table: str, reference: Sequence[Result]) -> None:
+        self.reference = list(reference)
+        self.cells = {_cell_key(c): c for c in build_cells(table, self.reference)}
+
+    def ref(self, cell: Cell) -> Cell | None:
+        return self.cells.get(_cell_key(cell))
+
+    def verdict(self, cell: Cell) -> str:
+        return agreement(cell, self.ref(cell))
+
+    def text(self, cell: Cell) -> str:
+        ref = self.ref(cell)
+        if ref is None or ref.measured is None:
+            return " · ref n/m"
+        decimals = COLUMNS[cell.metric][1]
+        return f" · ref {ref.measured:.{decimals}f}{self.MARKS[self.verdict(cell)]}"
+
+    def json_fields(self, cell: Cell) -> dict[str, object]:
+        ref = self.ref(cell)
+        return {
+            "reference": _round(ref.measured) if ref is not None else None,
+            "agreement": self.verdict(cell),
+        }
+
+    def section(self, cells: Sequence[Cell], results: Sequence[Result]) -> list[str]:
+        verdicts = [
+            (c, self.verdict(c))
+            for c in cells
+            if c.measured is not None or (self.ref(c) and self.ref(c).measured is not None)
+        ]
+        counts = {v: sum(1 for _, x in verdicts if x == v) for v in (AGREES, DIFFERS, NOT_COMPARED)}
+        commits = sorted({str(r.provenance.get("commit")) for r in self.reference})
+        lines = [
+            "## Agreement with the reference",
+            "",
+            f"The reference is the committed run in `reports/reference/` (commit(s) "
+            f"{', '.join(f'`{c}`' for c in commits) or '–'}). Each cell shows `ref <value>` with "
+            "≈ where ours agrees with it and ≠ where it does not: accuracy / F1 within the noise "
+            "margin of the two cells (bootstrap intervals and seed spread, as for the claims), "
+            "#params, sizes and GMACs within 0.5 %; energy depends on the machine and is not "
+            "compared.",
+            "",
+            f"- {counts[AGREES]} cells agree, {counts[DIFFERS]} differ, {counts[NOT_COMPARED]} "
+            "are not compared (energy, or not measured on one side).",
+        ]
+        differ = [(c, self.ref(c)) for c, v in verdicts if v == DIFFERS]
+        if differ:
+            lines.append(
+                "- Differ: "
+                + "; ".join(
+                    f"{c.row} {c.bits} bit{'' if c.init is None else f' ({c.init}, {c.strategy})'} "
+                    f"{c.dataset} {c.metric}: {c.measured:.2f} vs {r.measured:.2f}"
+                    for c, r in differ
+                )
+                + "."
+            )
+        lines.append(
+            "- Setup differences: " + "; ".join(setup_differences(results, self.reference)) + "."
+        )
+        return [*lines, ""]
+
+
+def format_cell(cell: Cell, footnotes: dict[str, int], comparison: Comparison | None = None) -> str:
     title, decimals, tol = COLUMNS[cell.metric]
     paper = "–" if cell.paper is None else f"{cell.paper:g}"
+    ref = comparison.text(cell) if comparison is not None else ""
     if cell.measured is None:
-        ref = footnotes.setdefault(cell.note or "not measured", len(footnotes) + 1)
-        return f"n/m [{ref}] · paper {paper}"
+        note = footnotes.setdefault(cell.note or "not measured", len(footnotes) + 1)
+        return f"n/m [{note}]{ref} · paper {paper}"
     text = f"{cell.measured:.{decimals}f}"
     if cell.std is not None:
         text += f" ± {cell.std:.{decimals}f}"
@@ -164,6 +244,7 @@ def format_cell(cell: Cell, footnotes: dict[str, int]) -> str:
         text += f" [{cell.ci[0]:.1f}, {cell.ci[1]:.1f}]"
     if cell.chance:
         text += " (chance)"
+    text += ref
     if cell.paper is None:
         return f"{text} · paper –"
     diff = (cell.measured - cell.paper) / cell.paper * 100 if cell.paper else 0.0
@@ -271,7 +352,21 @@ def _learning_curve_lines(results: Sequence[Result]) -> list[str]:
     ]
 
 
-def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[dict[str, object]]]:
+def _cells_json(
+    table: str, cells: Sequence[Cell], comparison: Comparison | None
+) -> list[dict[str, object]]:
+    out = []
+    for c in cells:
+        d = c.to_json(table)
+        if comparison is not None:
+            d.update(comparison.json_fields(c))
+        out.append(d)
+    return out
+
+
+def render_table1(
+    results: Sequence[Result], profile: str, comparison: Comparison | None = None
+) -> tuple[str, list[dict[str, object]]]:
     cells = build_cells("table1", results)
     footnotes: dict[str, int] = {}
     lines = [
@@ -293,10 +388,15 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
             budget = index[(exp.row, exp.bits, ds, "f1")].schedule or "–"
             rows.append(
                 [exp.row, exp.bits, budget]
-                + [format_cell(index[(exp.row, exp.bits, ds, m)], footnotes) for m in COLUMNS]
+                + [
+                    format_cell(index[(exp.row, exp.bits, ds, m)], footnotes, comparison)
+                    for m in COLUMNS
+                ]
             )
         headers = ["Baseline", "Bits", "Budget"] + [COLUMNS[m][0] for m in COLUMNS]
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    if comparison is not None:
+        lines += comparison.section(cells, results)
     lines += render_claims(table1_claims(cells))
     lines += deviation_lines()
     lines += [
@@ -308,7 +408,7 @@ def render_table1(results: Sequence[Result], profile: str) -> tuple[str, list[di
         "",
     ]
     lines += _notes_section(TABLE1_NOTES, footnotes, _learning_curve_lines(results))
-    return "\n".join(lines), [c.to_json("table1") for c in cells]
+    return "\n".join(lines), _cells_json("table1", cells, comparison)
 
 
 TABLE2_NOTES = (
@@ -339,7 +439,9 @@ TABLE2_NOTES = (
 )
 
 
-def render_table2(results: Sequence[Result], profile: str) -> tuple[str, list[dict[str, object]]]:
+def render_table2(
+    results: Sequence[Result], profile: str, comparison: Comparison | None = None
+) -> tuple[str, list[dict[str, object]]]:
     cells = build_cells("table2", results)
     footnotes: dict[str, int] = {}
     index = {(c.init, c.bits, c.strategy, c.dataset, c.metric): c for c in cells}
@@ -362,27 +464,37 @@ def render_table2(results: Sequence[Result], profile: str) -> tuple[str, list[di
         row = [exp.init, exp.bits, exp.strategy, index[(*key, DATASETS[0], "f1")].schedule or "–"]
         for ds in DATASETS:
             for metric in TABLE2_COLUMNS:
-                row.append(format_cell(index[(*key, ds, metric)], footnotes))
+                row.append(format_cell(index[(*key, ds, metric)], footnotes, comparison))
         rows.append(row)
     headers = ["Initialization", "Bits", "Training Strategy", "Budget"] + [
         f"{ds} {COLUMNS[m][0]}" for ds in DATASETS for m in TABLE2_COLUMNS
     ]
     lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    if comparison is not None:
+        lines += comparison.section(cells, results)
     lines += render_claims(table2_claims(cells))
     lines += deviation_lines()
     lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results))
-    return "\n".join(lines), [c.to_json("table2") for c in cells]
+    return "\n".join(lines), _cells_json("table2", cells, comparison)
 
 
 def write_report(
-    table: str, results: Iterable[Result], profile: str, out_dir: Path
+    table: str,
+    results: Iterable[Result],
+    profile: str,
+    out_dir: Path,
+    reference: Sequence[Result] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths."""
+    """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths.
+
+    ``reference``: the committed reference's results of the same table and profile, shown beside
+    ours with a per-cell agreement mark and an "Agreement with the reference" section."""
     results = list(results)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
         raise ValueError(f"no renderer for {table!r}; known: {', '.join(renderers)}")
-    markdown, cells = renderers[table](results, profile)
+    comparison = Comparison(table, reference) if reference else None
+    markdown, cells = renderers[table](results, profile, comparison)
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out_dir / f"{table}.md", out_dir / f"{table}.json"
     md_path.write_text(markdown)

@@ -17,6 +17,14 @@ from benchmark.experiments import Experiment, Profile, experiments
 from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.provenance import provenance
+from benchmark.reference import (
+    REFERENCE_DIR,
+    calibrate,
+    check_out_dir,
+    estimate,
+    read_calibration,
+    write_calibration,
+)
 from benchmark.report import write_report
 from benchmark.results import Result, read_result, read_results, result_path, write_result
 from benchmark.training import (
@@ -39,6 +47,8 @@ class RunOptions:
     data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
     cache_dir: Path | None = None
     force: bool = False  # recompute even complete results
+    as_reference: bool = False  # maintainers: (re)write the committed reference run
+    reference_dir: Path = REFERENCE_DIR
 
     @property
     def results_dir(self) -> Path:
@@ -154,12 +164,43 @@ def _is_current(path: Path, config: dict[str, object]) -> bool:
     return stored.config == config
 
 
+def _plan_lines(table: str, todo: list, est, calibration: dict | None) -> list[str]:
+    counts: dict[str, int] = {}
+    for exp, _seed, _path in todo:
+        label = f"{exp.row} {exp.bits} bit" + (
+            f" ({exp.init}, {exp.strategy})" if exp.table == "table2" else ""
+        )
+        counts[f"{label} {exp.dataset}"] = counts.get(f"{label} {exp.dataset}", 0) + 1
+    lines = [f"  {label}: {n} seed(s)" for label, n in counts.items()]
+    if est is None:
+        lines.append("no time estimate: the reference has no runs of this profile")
+    elif calibration is None:
+        lines.append(
+            f"estimate: about {est.seconds / 60:.0f} min (the reference's wall times, not "
+            "scaled to this machine: the reference has no calibration)"
+        )
+    else:
+        setup = float((calibration.get("setup_seconds") or {}).get(table, 0.0)) * est.scale
+        lines.append(
+            f"estimate here: about {est.seconds / 60:.0f} min (the reference's per-run wall times "
+            f"x {est.scale:.2f}, this machine's speed relative to the reference machine's), plus "
+            f"up to {setup / 60:.0f} min of corpus generation and feature caching on a first run"
+        )
+    return lines
+
+
 def run_table(
     table: str, options: RunOptions, log: Callable[[str], None] = print
 ) -> tuple[Path, Path]:
-    """Run (or resume) every selected row of ``table`` and write its report."""
+    """Run (or resume) every selected row of ``table`` and write its report.
+
+    Before training, prints what will run and an estimate of how long it takes here; a user's
+    report shows the committed reference beside each cell (``benchmark.reference``)."""
     profile = options.profile
+    check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
+    started = time.perf_counter()
+    step_seconds = calibrate() if options.as_reference else None
     ws = Workspace(profile, options.data_roots, options.cache_dir)
     todo, done = [], 0
     for exp in exps:
@@ -172,11 +213,40 @@ def run_table(
             else:
                 todo.append((exp, seed, path))
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
-    for exp, seed, path in tqdm(todo, desc=table, unit="row"):
+    reference = (
+        []
+        if options.as_reference
+        else read_results(options.reference_dir / "results", profile.name, table)
+    )
+    calibration = read_calibration(options.reference_dir) if reference else None
+    est = None
+    if todo and reference:
+        scale = calibrate() / float(calibration["step_seconds"]) if calibration else 1.0
+        est = estimate(todo, reference, scale)
+    if todo:
+        for line in _plan_lines(table, todo, est, calibration):
+            log(line)
+    # progress in estimated seconds (an ETA that weighs long and short runs), else in runs
+    bar = (
+        tqdm(
+            total=round(est.seconds),
+            desc=table,
+            unit="s",
+            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]",
+        )
+        if est
+        else tqdm(total=len(todo), desc=table, unit="run")
+    )
+    trained_seconds = 0.0
+    for i, (exp, seed, path) in enumerate(todo):
         tqdm.write(
             f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
         )
-        write_result(path, run_experiment(exp, profile, seed, ws))
+        result = run_experiment(exp, profile, seed, ws)
+        write_result(path, result)
+        trained_seconds += result.wall_seconds
+        bar.update(round(est.per_run[i]) if est else 1)
+    bar.close()
     for ds in sorted({e.dataset for e in exps}):
         notes = ws.data_notes(ds)
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(notes["skipped"].items())) or "none"
@@ -188,5 +258,8 @@ def run_table(
             f"{ds} ({notes['corpus']}): skipped in the manifest: {skipped}; "
             + ", ".join(f"{k}: {v}" for k, v in converted.items())
         )
+    if options.as_reference and todo:
+        setup = time.perf_counter() - started - trained_seconds
+        write_calibration(step_seconds, table, setup, options.reference_dir)
     results = read_results(options.results_dir, profile.name, table)
-    return write_report(table, results, profile.name, options.out_dir)
+    return write_report(table, results, profile.name, options.out_dir, reference=reference)

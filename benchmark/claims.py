@@ -29,19 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchmark.experiments import PTQ_ROW as PTQ
-from benchmark.paper import DATASETS
+from benchmark.paper import DATASETS, TABLE1_ROWS
 
 HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURABLE = "held", "not held", "inconclusive", "not measurable"
 WHERE_MEASURED = "where measured"
-BASELINES = (
-    "CTL_pt",
-    "CTL",
-    "Whisper (large)",
-    "Whisper (small)",
-    "Whisper (base)",
-    "Prosody",
-    "Prosody + Distillation",
-)
+BASELINES = tuple(row for row in TABLE1_ROWS if row != "QUADS")  # the paper's Table 1 order
 NOISE_TEXT = (
     "Accuracy / F1 comparisons are noise-aware: noise(c) = sqrt(hw² + (1.96·sd/√n)²), with hw the "
     "half width of the cell's 95 % bootstrap interval over test utterances and sd, n the std and "

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from benchmark.claims import (
+    BASELINES,
     HELD,
     INCONCLUSIVE,
     NOT_HELD,
@@ -142,16 +143,7 @@ def baseline_cells(quads=70.0, rows=("Whisper (base)", "Prosody"), best=74.0, ch
 
 def test_best_baseline_gap_and_where_measured():
     claim = "QUADS (best bit width) loses at most 5.56"
-    every = (
-        "CTL_pt",
-        "CTL",
-        "Whisper (large)",
-        "Whisper (small)",
-        "Whisper (base)",
-        "Prosody",
-        "Prosody + Distillation",
-    )
-    v = find(table1_claims(baseline_cells(rows=every)), claim)
+    v = find(table1_claims(baseline_cells(rows=BASELINES)), claim)
     assert (v.status, v.scope) == (HELD, "") and "not measured" not in v.detail
     assert "best baseline CTL_pt 74.00 -> QUADS 32-bit 70.00" in v.detail
     v = find(table1_claims(baseline_cells()), claim)

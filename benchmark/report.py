@@ -302,17 +302,19 @@ TABLE1_NOTES = (
     "interval reaches the most-frequent-class rate.",
     "Budget: training epochs of the row, e.g. `D2 + Q3` = 2 distillation + 3 quantization "
     "epochs, `FT3` = 3 fine-tuning epochs. Equal budgets: every QUADS bit width, the PTQ control "
-    "and every Table 2 strategy distill for the same epochs, so a difference between the QUADS "
-    "rows is the cost of quantization, not of a shorter distillation.",
+    "and every Table 2 strategy distill for the same epochs, and the QUADS rows train for the "
+    "same epochs in all, so a difference between them is the cost of quantization.",
     "#Param counts trainable parameters (Whisper's sinusoidal positional table is frozen). Model "
     "size is the paper's formula, #params × bits / 8 / 2^20 (MiB, no codebook overhead). File "
     "(MB, measured) is the size of the exported file of a quantized row, each tensor in its "
     "smallest lossless form: packed b-bit indices + codebook at 4 and 8 bits, fp16 values at 16 "
     "bits (a 16-bit model is stored and evaluated with fp16 weights; 65,536-entry codebooks "
     "would be larger than fp16).",
-    f"{PTQ_ROW}: our control, not a row of the paper: the distilled float student (same "
-    "distillation as the 32-bit QUADS row) quantized with k-means codebooks and no retraining, "
-    "so the pure quantization error sits beside MCT's.",
+    "QUADS at 32 bits is MCT's float twin: the same phases and epochs as the quantized rows, "
+    "with CE fine-tuning of the float weights in place of each quantization phase, so the 16/8/4 "
+    "bit rows differ from it only by quantization.",
+    f"{PTQ_ROW}: our control, not a row of the paper: the 32-bit QUADS student quantized with "
+    "k-means codebooks and no retraining, so the pure quantization error sits beside MCT's.",
     "GMACs: fvcore, one utterance at 80 × 3000 log-mel frames (30 s, the paper's setting), eager "
     "attention so the attention matmuls are counted; cross-checked against "
     "torch.utils.flop_counter (within 0.2 %, it skips layer_norm).",
@@ -429,8 +431,9 @@ TABLE2_NOTES = (
     "Table 2 sizes do not follow from its Table 1 (e.g. FSC MCT 16-bit: 37.83 MB in Table 2 vs "
     "14.58 MB in Table 1; Distillation 16-bit: 137.39 MB), so size cells are not expected to "
     "agree.",
-    "Distillation (16 bit): the distilled float student, evaluated with its weights rounded to "
-    "fp16.",
+    "Distillation (16 bit): the distilled float student (distillation epochs only), evaluated "
+    "with its weights rounded to fp16; Table 1's 32-bit QUADS row is another student (MCT's float "
+    "twin, with fine-tuning epochs in place of the quantization epochs).",
     "Random initialisation trains the same student from scratch; pre-trained starts from "
     "Whisper tiny.en (offline package) — the teacher is named in the provenance above.",
     "Every row's schedule (phases, epochs, optimizer, learning rates) and per-epoch validation "

@@ -214,6 +214,16 @@ class Budget:
             self.quant_optim,
         )
 
+    def mct_float(self) -> Schedule:
+        """MCT's float twin: the same phases and epochs, each quantization phase replaced by CE
+        fine-tuning of the float weights (Eq. 5 without codebooks). The 32-bit row and the
+        student the PTQ control quantizes, so they differ from MCT only in quantization."""
+        phases = tuple(
+            Phase("finetune", p.epochs, p.optim) if p.kind == "quantize" else p
+            for p in self.mct(2).phases
+        )
+        return Schedule("MCT (float)", phases)
+
     def mct(self, bits: int) -> Schedule:
         return mct(
             bits,

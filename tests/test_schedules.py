@@ -1,5 +1,7 @@
 """The harness's schedule builder: equal budgets for every strategy and bit width, per profile."""
 
+import dataclasses
+
 import pytest
 
 from benchmark.experiments import PROFILES, PTQ_ROW, table1_experiments, table2_experiments
@@ -14,10 +16,15 @@ def test_every_quads_row_and_strategy_distills_for_the_same_epochs(profile):
     schedules = {(e.row, e.bits, e.init, e.strategy): schedule_for(e, p) for e in students}
     distill = {k: s.epochs_of("distill") for k, s in schedules.items()}
     assert set(distill.values()) == {p.budget.distill_epochs}, distill
-    # QaD and MCT quantize equally long; the float rows and the PTQ control not at all
+    # QaD and MCT quantize equally long; the 32-bit row and the student of the PTQ control
+    # fine-tune their float weights for as long (MCT's float twin); Distillation only distills
     for (row, bits, _, strategy), s in schedules.items():
         if strategy in ("MCT", "Quantization after Distillation") and bits < 32:
             assert s.epochs_of("quantize") == p.budget.quant_epochs
+        elif strategy == "PTQ" or (strategy == "MCT" and bits == 32):
+            assert s.epochs_of("quantize") == 0 and s.epochs_of("finetune") == p.budget.quant_epochs
+            mct = schedule_for(dataclasses.replace(students[0], bits=4, strategy="MCT"), p)
+            assert [ph.epochs for ph in s.phases] == [ph.epochs for ph in mct.phases]
         else:
             assert s.epochs_of("quantize") == 0, (row, bits, strategy)
     # every strategy shares the first distillation phase (computed once, prefix cache)

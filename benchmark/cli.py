@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark.experiments import PROFILES, experiments, get_profile
 from benchmark.paper import DATASETS
+from benchmark.profiles import PROFILES, get_profile
+from benchmark.rows import experiments
 from quads.train import PRECISIONS
 
 TABLES = ("table1", "table2")
@@ -40,9 +41,9 @@ def _data_roots(args: argparse.Namespace) -> dict[str, str]:
 
 def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
-    from benchmark.reference import REFERENCE_DIR
-    from benchmark.report import write_report
-    from benchmark.results import read_results
+    from benchmark.report.tables import write_report
+    from benchmark.run.reference import REFERENCE_DIR
+    from benchmark.run.results import read_results
 
     profile = get_profile(args.profile)
     results = read_results(REFERENCE_DIR / "results", profile.name, args.table)
@@ -59,8 +60,8 @@ def _reference_only(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.reference import REFERENCE_DIR
-    from benchmark.runner import RunOptions, run_table
+    from benchmark.run.reference import REFERENCE_DIR
+    from benchmark.run.runner import RunOptions, run_table
 
     if args.reference_only:
         return _reference_only(args)
@@ -89,8 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from benchmark.training import Workspace
-    from benchmark.tune import tune
+    from benchmark.run.tune import tune
+    from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
     ws = Workspace(profile, _data_roots(args), args.cache_dir)
@@ -101,9 +102,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark.reference import REFERENCE_DIR, is_inside
-    from benchmark.report import write_report
-    from benchmark.results import read_results
+    from benchmark.report.tables import write_report
+    from benchmark.run.reference import REFERENCE_DIR, is_inside
+    from benchmark.run.results import read_results
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
@@ -123,7 +124,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from baselines.registry import MODELS
     from baselines.weights import available_offline
-    from benchmark.results import read_results
+    from benchmark.run.results import read_results
 
     profile = get_profile(args.profile)
     offline = available_offline()

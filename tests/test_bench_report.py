@@ -1,4 +1,4 @@
-"""benchmark/bench_report.py: ratios, skipped list and byte-identical rendering of a hand-made
+"""benchmark/report/speed.py: ratios, skipped list and byte-identical rendering of a hand-made
 pytest-benchmark JSON document. No timing is measured here."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from benchmark.bench_report import NOT_MEASURED, main, ratios, render_report
+from benchmark.report.speed import NOT_MEASURED, main, ratios, render_report
 
 
 def _bench(name: str, group: str, median: float, rounds: int = 3, **extra) -> dict:

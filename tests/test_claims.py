@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from benchmark.claims import (
+from benchmark.report.claims import (
     HELD,
     INCONCLUSIVE,
     NOT_HELD,
@@ -20,7 +20,7 @@ from benchmark.claims import (
     table1_claims,
     table2_claims,
 )
-from benchmark.report import Cell
+from benchmark.report.tables import Cell
 
 DS = ("SLURP", "FSC")
 MCT, QAD, DIS = "MCT", "Quantization after Distillation", "Distillation"

@@ -2,7 +2,7 @@
 
 import subprocess
 
-import benchmark.provenance as provenance
+import benchmark.run.provenance as provenance
 
 
 def _git(repo, *args):

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from benchmark.data.synthetic import SyntheticConfig
-from benchmark.experiments import Profile, table1_experiments
-from benchmark.reference import (
+from benchmark.profiles import Profile
+from benchmark.report.tables import Cell, write_report
+from benchmark.rows import table1_experiments
+from benchmark.run.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
@@ -17,8 +19,7 @@ from benchmark.reference import (
     check_out_dir,
     estimate,
 )
-from benchmark.report import Cell, write_report
-from benchmark.results import Result, read_results, result_path, write_result
+from benchmark.run.results import Result, read_results, result_path, write_result
 
 
 def _cell(metric, value, ci=None, values=()):
@@ -111,7 +112,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch):
-    from benchmark.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions, run_table
 
     tiny = SyntheticConfig(
         kind="fsc",

@@ -22,9 +22,9 @@ RUN = textwrap.dedent(
     from pathlib import Path
 
     from benchmark.data.synthetic import SyntheticConfig
-    from benchmark.experiments import Profile
+    from benchmark.profiles import Profile
     from quads.mct import Budget
-    from benchmark.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions, run_table
 
     tiny = SyntheticConfig(
         kind="fsc",

@@ -2,8 +2,9 @@
 
 import pytest
 
-from benchmark.experiments import PROFILES, PTQ_ROW, table1_experiments, table2_experiments
-from benchmark.training import schedule_for
+from benchmark.profiles import PROFILES
+from benchmark.rows import PTQ_ROW, table1_experiments, table2_experiments
+from benchmark.run.recipe import schedule_for
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

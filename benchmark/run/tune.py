@@ -4,7 +4,7 @@
 optimizer of the distillation phases, then (from the best distilled model, through the prefix
 cache) each candidate of the quantization phases under 16-bit MCT, and writes the validation
 accuracy of every candidate to ``reports/tuning-<profile>.md`` / ``.json``. Test data is never
-read. The chosen settings are then written into the profile by hand (``benchmark/experiments.py``,
+read. The chosen settings are then written into the profile by hand (``benchmark/profiles.py``,
 ``Profile.budget.distill_optim`` / ``quant_optim``), citing this report, which names the commit it was
 made with. A one-seed grid: enough to avoid a bad setting, not to rank close ones.
 """
@@ -18,12 +18,14 @@ from pathlib import Path
 
 import torch
 
-from benchmark.experiments import Experiment, Profile
-from benchmark.provenance import provenance
-from benchmark.training import Workspace, row_identity, schedule_for, training_precision
+from benchmark.profiles import Profile
+from benchmark.rows import Experiment
+from benchmark.run.provenance import provenance
+from benchmark.run.recipe import row_identity, schedule_for
+from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
 from quads.mct import run_schedule
-from quads.train import OptimConfig, pick_device
+from quads.train import OptimConfig
 
 # Candidates (adam unless named): the profile's own setting is always tried too.
 DISTILL_CANDIDATES = (
@@ -72,10 +74,10 @@ def _valid_accuracy(
         distill=DistillConfig(alpha=profile.alpha),
         projector=projector,
         prefix_cache=work / "prefix" / f"tune-{profile.name}",
-        identity=row_identity(exp, profile, corpus.fingerprint, n_classes),
+        identity=row_identity(exp, profile, corpus.fingerprint, n_classes, ws.precision),
         desc=f"tune {exp.dataset} {schedule.name}",
-        device=pick_device(profile.device),
-        precision=training_precision(profile),
+        device=ws.device,
+        precision=ws.precision,
     )
     return out.best_valid_accuracy, out.history
 

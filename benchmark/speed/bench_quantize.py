@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from baselines.registry import build_model
 from benchmark.metrics import count_params
-from benchmark.reference_kmeans import AuthorsCodebook, authors_fit, authors_requantize
+from benchmark.speed.reference_kmeans import AuthorsCodebook, authors_fit, authors_requantize
 from quads.quantize import CodebookQuantizer, QuantConfig, gather_weight
 
 STUDENT = "whisper-tiny"

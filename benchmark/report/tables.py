@@ -15,19 +15,19 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from benchmark.claims import render_claims, table1_claims, table2_claims
-from benchmark.deviations import deviation_lines
-from benchmark.experiments import PTQ_ROW, Experiment, experiments
 from benchmark.metrics import bootstrap_ci, chance_accuracy
 from benchmark.paper import DATASETS, paper_value
-from benchmark.reference import (
+from benchmark.report.claims import render_claims, table1_claims, table2_claims
+from benchmark.report.deviations import deviation_lines
+from benchmark.rows import PTQ_ROW, Experiment, experiments
+from benchmark.run.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
     agreement,
     setup_differences,
 )
-from benchmark.results import Result
+from benchmark.run.results import Result
 from quads.mct import budget_label
 
 # metric -> (column title, decimals, tolerance for the agreement mark in % or None)
@@ -163,7 +163,7 @@ def _cell_key(c: Cell) -> tuple:
 
 
 class Comparison:
-    """A user's cells beside the committed reference's (``benchmark.reference``); absent when a
+    """A user's cells beside the committed reference's (``benchmark.run.reference``); absent when a
     report renders the reference itself."""
 
     MARKS = {AGREES: "≈", DIFFERS: "≠", NOT_COMPARED: ""}
@@ -500,7 +500,7 @@ def write_report(
     md_path.write_text(markdown)
     json_path.write_text(json.dumps(cells, indent=1, ensure_ascii=False) + "\n")
     if table == "table1":
-        from benchmark.figure import write_figure
+        from benchmark.report.figure import write_figure
 
         write_figure(build_cells("table1", results), out_dir / "figure3.png")
     return md_path, json_path

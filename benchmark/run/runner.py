@@ -12,12 +12,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmark.efficiency import measure_efficiency
-from benchmark.experiments import Experiment, Profile, experiments
 from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
-from benchmark.provenance import provenance
-from benchmark.reference import (
+from benchmark.profiles import Profile
+from benchmark.report.tables import write_report
+from benchmark.rows import Experiment, experiments
+from benchmark.run.efficiency import measure_efficiency
+from benchmark.run.provenance import provenance
+from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
+from benchmark.run.reference import (
     REFERENCE_DIR,
     calibrate,
     check_out_dir,
@@ -25,16 +28,8 @@ from benchmark.reference import (
     read_calibration,
     write_calibration,
 )
-from benchmark.report import write_report
-from benchmark.results import Result, read_result, read_results, result_path, write_result
-from benchmark.training import (
-    RowOutcome,
-    Workspace,
-    row_identity,
-    schedule_for,
-    train_row,
-    training_precision,
-)
+from benchmark.run.results import Result, read_result, read_results, result_path, write_result
+from benchmark.run.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -69,11 +64,11 @@ def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> l
 
 
 def experiment_config(
-    exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int
+    exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int, precision: str
 ) -> dict[str, object]:
     """Everything that determines a result; a stored result is reused only if this matches.
 
-    It holds the run identity (``training.row_identity``: trainer version, precision, data,
+    It holds the run identity (``recipe.row_identity``: trainer version, precision, data,
     teacher ...) and the row's schedule, so a result of older training code is never reused.
     Left out: the device (where it ran, recorded in provenance), the seed lists (the seed is in
     the file name) and empty optional settings, so results stay valid when a setting is added
@@ -83,7 +78,7 @@ def experiment_config(
     for key in ("device", "seeds", "baseline_seeds", "efficiency_only"):
         settings.pop(key)
     # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
-    settings["precision"] = training_precision(profile)
+    settings["precision"] = precision
     if not settings["synthetic"]:
         settings.pop("synthetic")
     trained = exp.model not in profile.efficiency_only
@@ -91,7 +86,9 @@ def experiment_config(
         "profile": settings,
         "corpus_fingerprint": corpus_fingerprint,
         "num_classes": num_classes,
-        "identity": json.loads(row_identity(exp, profile, corpus_fingerprint, num_classes)),
+        "identity": json.loads(
+            row_identity(exp, profile, corpus_fingerprint, num_classes, precision)
+        ),
         "schedule": dataclasses.asdict(schedule_for(exp, profile)) if trained else None,
     }
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
@@ -144,7 +141,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         corpus=corpus.name,
         metrics=metrics,
         notes=notes,
-        config=experiment_config(exp, profile, corpus.fingerprint, num_classes),
+        config=experiment_config(exp, profile, corpus.fingerprint, num_classes, ws.precision),
         provenance=provenance(),
         wall_seconds=time.perf_counter() - start,
         artifacts=outcome.artifacts,
@@ -195,7 +192,7 @@ def run_table(
     """Run (or resume) every selected row of ``table`` and write its report.
 
     Before training, prints what will run and an estimate of how long it takes here; a user's
-    report shows the committed reference beside each cell (``benchmark.reference``)."""
+    report shows the committed reference beside each cell (``benchmark.run.reference``)."""
     profile = options.profile
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
@@ -205,7 +202,9 @@ def run_table(
     todo, done = [], 0
     for exp in exps:
         corpus = ws.corpus(exp.dataset)
-        config = experiment_config(exp, profile, corpus.fingerprint, len(corpus.intents))
+        config = experiment_config(
+            exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision
+        )
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config):

@@ -16,7 +16,6 @@ from baselines.whisper import build_whisper_classifier
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    family: str  # "whisper" | "ctl" | "prosody"
     build: Callable[..., nn.Module]  # (num_classes, n_frames) -> module
     pretrained: str | None  # name of the pretrained Whisper encoder it starts from, if any
     description: str
@@ -41,7 +40,6 @@ for _size, _pre in (
     register(
         ModelSpec(
             name=f"whisper-{_size}",
-            family="whisper",
             build=partial(build_whisper_classifier, _size),
             pretrained=_pre,
             description=f"Whisper {_size} encoder + mean pooling + linear head",
@@ -51,9 +49,8 @@ for _size, _pre in (
 register(
     ModelSpec(
         name="ctl",
-        family="ctl",
         build=build_ctl_classifier,
-        pretrained=None,  # NeMo's SLU checkpoint is not on PyPI; see baselines.ctl.load_nemo_checkpoint
+        pretrained=None,  # NeMo's SLU checkpoint is not on PyPI
         description="Conformer-Transformer-Large (NeMo SLU): 17x512 Conformer + 3-layer decoder",
     )
 )
@@ -67,7 +64,6 @@ for _name, _desc in (
     register(
         ModelSpec(
             name=_name,
-            family="prosody",
             build=partial(build_prosody_model, _name),
             pretrained="base",
             description=_desc,

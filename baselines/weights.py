@@ -156,11 +156,6 @@ class _NotHere(WeightsUnavailable):
 # ----------------------------------------------------------------------------- public API
 
 
-def known_models() -> list[str]:
-    """Names ``load_whisper_encoder`` accepts."""
-    return list(KNOWN_MODELS)
-
-
 def checkpoint_info(name: str) -> WhisperCheckpoint:
     """Published dimensions of a Whisper model; unknown name -> ValueError listing known ones."""
     if name not in KNOWN_MODELS:

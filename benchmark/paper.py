@@ -86,7 +86,6 @@ _TABLE1: dict[str, dict[int, dict[str, tuple[float | None, ...]]]] = {
 TABLE1_ROWS: tuple[str, ...] = tuple(_TABLE1)
 
 # Table 2: (init, bits, strategy) -> dataset -> (size_mb, f1)
-TABLE2_STRATEGIES = ("Distillation", "Quantization after Distillation", "MCT")
 _TABLE2: dict[tuple[str, int, str], dict[str, tuple[float, float]]] = {
     ("random", 16, "Distillation"): {"SLURP": (78.31, 26.59), "FSC": (137.39, 88.93)},
     ("random", 16, "Quantization after Distillation"): {

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -284,7 +284,6 @@ def run_schedule(
     batch_size: int = 16,
     distill: DistillConfig | None = None,
     projector: FeatureProjector | None = None,
-    quant: QuantConfig | None = None,
     checkpoint: Path | None = None,
     prefix_cache: Path | None = None,
     identity: str = "",
@@ -308,8 +307,7 @@ def run_schedule(
         projector.to(device)
     quantizer: CodebookQuantizer | None = None
     if schedule.bits is not None:
-        quant = replace(quant, bits=schedule.bits) if quant else QuantConfig(bits=schedule.bits)
-        quantizer = CodebookQuantizer(model, quant)
+        quantizer = CodebookQuantizer(model, QuantConfig(bits=schedule.bits))
     if any(p.kind == "distill" for p in schedule.phases) and projector is None:
         raise ValueError(f"schedule {schedule.name!r} distills but no projector was given")
     modules = {"model": model} | ({"projector": projector} if projector is not None else {})

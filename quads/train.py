@@ -124,7 +124,6 @@ def train_epoch(
     seed: int,
     epoch: int,
     desc: str = "train",
-    after_step: Callable[[], None] | None = None,
     device: torch.device | str = "cpu",
     precision: str = "fp32",
 ) -> float:
@@ -155,8 +154,6 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if after_step is not None:
-            after_step()
         n = batch["labels"].shape[0]
         total += loss.item() * n
         count += n

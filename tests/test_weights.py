@@ -20,7 +20,7 @@ import torch
 from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from baselines import weights
+from baselines import hf_format
 from baselines.ctranslate2_format import read_ctranslate2, read_ctranslate2_model
 from baselines.weights import (
     ENV_DIR,
@@ -255,7 +255,7 @@ def test_hub_probe_is_bounded_in_time(monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", hang)
     start = time.perf_counter()
-    ok, why = weights._probe("http://probe.invalid", "openai/whisper-tiny", timeout=0.3)
+    ok, why = hf_format.probe_hub("http://probe.invalid", "openai/whisper-tiny", timeout=0.3)
     assert not ok and "no answer within 0.3 s" in why
     assert time.perf_counter() - start < 1.5
 

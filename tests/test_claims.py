@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from benchmark.report.cells import Cell
 from benchmark.report.claims import (
     HELD,
     INCONCLUSIVE,
@@ -20,7 +21,6 @@ from benchmark.report.claims import (
     table1_claims,
     table2_claims,
 )
-from benchmark.report.tables import Cell
 
 DS = ("SLURP", "FSC")
 MCT, QAD, DIS = "MCT", "Quantization after Distillation", "Distillation"

@@ -9,7 +9,8 @@ import pytest
 
 from benchmark.data.synthetic import SyntheticConfig
 from benchmark.profiles import Profile
-from benchmark.report.tables import Cell, write_report
+from benchmark.report.cells import Cell
+from benchmark.report.tables import write_report
 from benchmark.rows import table1_experiments
 from benchmark.run.reference import (
     AGREES,

@@ -6,7 +6,8 @@ import pytest
 
 from benchmark.paper import paper_value, table1_cells, table2_cells
 from benchmark.profiles import get_profile
-from benchmark.report.tables import build_cells, write_report
+from benchmark.report.cells import build_cells
+from benchmark.report.tables import write_report
 from benchmark.rows import table1_experiments, table2_experiments
 from benchmark.run.results import Result, read_result, read_results, result_path, write_result
 from benchmark.run.runner import select
@@ -113,7 +114,7 @@ def test_unknown_names_list_the_valid_choices():
 
 
 def _cell(row, bits, ds, metric, value, init=None, strategy=None):
-    from benchmark.report.tables import Cell
+    from benchmark.report.cells import Cell
 
     return Cell(row, bits, ds, "c", metric, value, None, "", init=init, strategy=strategy)
 

@@ -1,6 +1,6 @@
 """The paper's claims, one by one, checked against measured cells, with noise margins.
 
-Each claim is a pure function of report cells (``benchmark.report.tables.Cell``); the paper's own numbers
+Each claim is a pure function of report cells (``benchmark.report.cells.Cell``); the paper's own numbers
 are quoted in the claim's text, the verdict uses only measured values. A verdict is one of
 ``held``, ``not held``, ``inconclusive`` or ``not measurable``. Each claim gets a sub-verdict per
 dataset (SLURP, FSC); they combine as: any not held -> not held; else any inconclusive ->

@@ -21,8 +21,9 @@ from benchmark.profiles import Profile
 from benchmark.rows import Experiment
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
+from quads.engine import run_schedule
 from quads.export import measured_size_bytes, save_quantized
-from quads.mct import Phase, Schedule, finetune, run_schedule
+from quads.mct import Phase, Schedule, finetune
 from quads.quantize import CodebookQuantizer, QuantConfig
 from quads.train import predict
 

@@ -24,7 +24,7 @@ from benchmark.run.provenance import provenance
 from benchmark.run.recipe import row_identity, schedule_for
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
-from quads.mct import run_schedule
+from quads.engine import run_schedule
 from quads.train import OptimConfig
 
 # Candidates (adam unless named): the profile's own setting is always tried too.

@@ -32,7 +32,8 @@ from torch import Tensor, nn
 from baselines.registry import build_model
 from benchmark.metrics import count_params
 from benchmark.speed.reference_kmeans import AuthorsCodebook, authors_fit, authors_requantize
-from quads.quantize import CodebookQuantizer, QuantConfig, gather_weight
+from quads.codebook import gather_weight
+from quads.quantize import CodebookQuantizer, QuantConfig
 
 STUDENT = "whisper-tiny"
 NUM_CLASSES = 31  # FSC intents

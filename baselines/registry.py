@@ -24,8 +24,9 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    if spec.name in MODELS:
+def register(spec: ModelSpec, replace: bool = False) -> ModelSpec:
+    """Add ``spec`` under its name; ``replace=True`` swaps an existing entry (tiny test models)."""
+    if spec.name in MODELS and not replace:
         raise ValueError(f"model {spec.name!r} registered twice")
     MODELS[spec.name] = spec
     return spec

@@ -71,6 +71,17 @@ def whisper_dims(size: str) -> WhisperDims:
     return WHISPER_MODELS[SIZES[key]]
 
 
+def encoder_dims(config: WhisperConfig) -> WhisperDims:
+    """The encoder dimensions of a ``WhisperConfig``, e.g. of loaded pretrained weights."""
+    return WhisperDims(
+        config.d_model,
+        config.encoder_layers,
+        config.encoder_attention_heads,
+        config.encoder_ffn_dim,
+        config.num_mel_bins,
+    )
+
+
 def whisper_config(
     size: str, n_frames: int = PAPER_FRAMES, dims: WhisperDims | None = None
 ) -> WhisperConfig:

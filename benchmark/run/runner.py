@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -94,18 +93,16 @@ def experiment_config(
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
 
 
-# one measurement per (model, classes, input length) and process: the numbers do not depend on
-# the seed, the bit width or the strategy (quantized rows compute with dequantized fp32 weights)
-_efficiency = functools.lru_cache(maxsize=None)(measure_efficiency)
-
-
 def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
     start = time.perf_counter()
     corpus = ws.corpus(exp.dataset)
     num_classes = len(corpus.intents)
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    eff = _efficiency(
+    # measured once per (model, classes, input length) and process (``measure_efficiency`` is
+    # cached): the numbers do not depend on the seed, the bit width or the strategy (quantized
+    # rows compute with dequantized fp32 weights)
+    eff = measure_efficiency(
         exp.model, num_classes, profile.n_frames, profile.energy_seconds, profile.measure_energy
     )
     metrics["params_m"] = eff.params / 1e6

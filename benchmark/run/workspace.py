@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from baselines.weights import load_whisper_encoder
-from baselines.whisper import WhisperClassifier
+from baselines.whisper import WhisperClassifier, encoder_dims
 from benchmark.data.cache import atomic_write, cache_root
 from benchmark.profiles import Profile
 from quads.distill import teacher_features
@@ -93,7 +93,9 @@ class Workspace:
             else:
                 pre = load_whisper_encoder(name)
                 size = name.split(".")[0].split("-")[0]
-                teacher = WhisperClassifier(size, num_classes=2, n_frames=self.profile.n_frames)
+                teacher = WhisperClassifier(
+                    size, 2, self.profile.n_frames, dims=encoder_dims(pre.config)
+                )
                 teacher.load_encoder_state(pre.state_dict)
                 feats = teacher_features(teacher, fs.mel, device=self.device)
                 with atomic_write(path) as tmp:

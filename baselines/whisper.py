@@ -112,7 +112,8 @@ def crop_positions(encoder: WhisperEncoder, n_frames: int) -> None:
     """Make a (pretrained, 1500-position) encoder accept ``n_frames`` input frames.
 
     transformers' ``WhisperEncoder`` insists on exactly ``2 * max_source_positions`` frames, so we
-    keep the first ``n_frames // 2`` rows of the frozen sinusoidal table (DESIGN.md).
+    keep the first ``n_frames // 2`` rows of the frozen sinusoidal table (deterministic sinusoids:
+    the crop loses nothing).
     """
     n_pos = n_frames // 2
     table = encoder.embed_positions.weight

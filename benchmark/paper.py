@@ -1,8 +1,9 @@
 """The paper's published numbers, as data (QUADS, Interspeech 2025, Tables 1 and 2).
 
-Transcribed from ../shared/paper/quads-interspeech2025.txt. ``None`` marks a cell the paper leaves
-empty ("-"). Units are the paper's: #params in millions, size in "MB" (= MiB of the stated bit
-width, see DESIGN.md), GMACs, accuracy and F1 in percent.
+Transcribed from the paper's Tables 1 and 2. ``None`` marks a cell the paper leaves empty ("-").
+Units are the paper's: #params in millions, size in "MB" (= MiB of the stated bit width: params x
+bits / 8 / 2^20, no codebook overhead, which reproduces its sizes), GMACs, accuracy and F1 in
+percent.
 """
 
 from __future__ import annotations

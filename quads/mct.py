@@ -91,7 +91,7 @@ def budget_label(phases: list[dict]) -> str:
 # --- the strategies of Table 2 ----------------------------------------------------------------
 
 # The authors' code: Adam 1e-5 encoder / 1e-3 head while distilling; SGD 0.01, momentum 0.9,
-# cosine, while quantizing (DESIGN.md "The authors' code").
+# cosine, while quantizing (github BASHLab/QUADS, train.py).
 DISTILL_OPTIM = OptimConfig("adam", lr_encoder=1e-5, lr_head=1e-3)
 QUANT_OPTIM = OptimConfig("sgd", lr_encoder=0.01, lr_head=0.01, momentum=0.9, cosine=True)
 

@@ -182,7 +182,7 @@ def predict(
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether ``device`` has native bf16 matmuls (autocast to bf16 is then 2-3x faster here)."""
+    """Whether ``device`` has native bf16 matmuls (autocast to bf16 then pays off)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":

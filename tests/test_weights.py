@@ -64,7 +64,7 @@ def write_ct2(
 
 
 def espeak_speech(text: str, voice: bytes = b"en-us+f3") -> np.ndarray:
-    """espeak-ng speech via espeakng_loader + ctypes (DESIGN.md): float32 mono at 16 kHz."""
+    """espeak-ng speech via espeakng_loader + ctypes: float32 mono at 16 kHz."""
     import espeakng_loader
     from scipy.signal import resample_poly
 

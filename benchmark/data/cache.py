@@ -1,7 +1,8 @@
-"""Where generated corpora and feature caches live, and how a cache folder is published.
+"""Where generated corpora and caches live, how a cache folder is published, how a file is written.
 
-Root: `$QUADS_CACHE_DIR`, else `~/.cache/quads-repro`; corpora go to `<root>/corpora`,
-features to `<root>/features`. A function's `cache_dir` argument replaces that folder
+Root: `$QUADS_CACHE_DIR`, else `~/.cache/quads-repro`; corpora go to `<root>/corpora`, log-mel
+features to `<root>/features`, prosodic features to `<root>/prosody` (the harness adds
+`<root>/teacher` and `<root>/runs`). A function's `cache_dir` argument replaces that folder
 (e.g. `load_features(..., cache_dir=root / "features")`).
 A cache folder is built under a temporary sibling name (`<final>.tmp-<pid>-<rand>`) and
 renamed into place only when complete, so an interrupted run never leaves a half cache;

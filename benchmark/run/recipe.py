@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from baselines.registry import build_model, get_model_spec
 from baselines.weights import WeightsUnavailable, load_whisper_encoder
@@ -21,7 +22,7 @@ from benchmark.profiles import Profile
 from benchmark.rows import Experiment
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
-from quads.engine import run_schedule
+from quads.engine import Outcome, run_schedule
 from quads.export import measured_size_bytes, save_quantized
 from quads.mct import Phase, Schedule, finetune
 from quads.quantize import CodebookQuantizer, QuantConfig
@@ -125,37 +126,50 @@ def not_trainable(why: str) -> RowOutcome:
     return RowOutcome(notes={"accuracy": why, "f1": why})
 
 
-def train_row(
-    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
-) -> RowOutcome:
-    """Train ``exp`` and measure accuracy / F1 on the test split.
+class NotTrainable(Exception):
+    """A row cannot be trained here; the message says why (e.g. no offline weights)."""
 
-    A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
-    available offline).
-    """
+
+def initial_model(
+    exp: Experiment, profile: Profile, seed: int, n_classes: int
+) -> tuple[nn.Module, str]:
+    """The row's model before training, seeded, with its pretrained encoder when ``exp.init`` is
+    "pretrained", and where its initial weights came from. Raises ``NotTrainable``."""
     spec = get_model_spec(exp.model)
-    corpus = ws.corpus(exp.dataset)
-    n_classes = len(corpus.intents)
     torch.manual_seed(seed)
     model = build_model(exp.model, n_classes, profile.n_frames)
-    notes: dict[str, str] = {}
-    if exp.init == "pretrained":
-        if spec.pretrained is None:
-            return not_trainable(
-                f"pre-trained weights not available: no offline source for {exp.model} "
-                "(NeMo's SLURP checkpoint is not on PyPI)"
-            )
-        try:
-            pre = load_whisper_encoder(spec.pretrained)
-        except WeightsUnavailable as err:
-            tried = ", ".join(source.split(" [")[0] for source, _ in err.attempts)
-            return not_trainable(
-                f"weights not available offline (Whisper {spec.pretrained}; tried: {tried})"
-            )
-        model.load_encoder_state(pre.state_dict)
-        init_source = pre.source
-    else:
-        init_source = f"random (torch seed {seed})"
+    if exp.init != "pretrained":
+        return model, f"random (torch seed {seed})"
+    if spec.pretrained is None:
+        raise NotTrainable(
+            f"pre-trained weights not available: no offline source for {exp.model} "
+            "(NeMo's SLURP checkpoint is not on PyPI)"
+        )
+    try:
+        pre = load_whisper_encoder(spec.pretrained)
+    except WeightsUnavailable as err:
+        tried = ", ".join(source.split(" [")[0] for source, _ in err.attempts)
+        raise NotTrainable(
+            f"weights not available offline (Whisper {spec.pretrained}; tried: {tried})"
+        ) from err
+    model.load_encoder_state(pre.state_dict)
+    return model, pre.source
+
+
+def fit(
+    exp: Experiment,
+    profile: Profile,
+    seed: int,
+    ws: Workspace,
+    model: nn.Module,
+    *,
+    prefix_cache: Path,
+    checkpoint: Path | None = None,
+    desc: str = "",
+) -> tuple[Outcome, Schedule]:
+    """Train ``model`` on the row's schedule (``schedule_for``), selecting on the validation
+    split; the same recipe for table rows (``train_row``) and learning-rate tuning."""
+    corpus = ws.corpus(exp.dataset)
     schedule = schedule_for(exp, profile)
     distills = any(p.kind == "distill" for p in schedule.phases)
     projector = None
@@ -164,28 +178,53 @@ def train_row(
         torch.manual_seed(seed)
         projector = FeatureProjector(model.feature_dim, t.shape[1])
     inputs = tuple(getattr(model, "inputs", ("mel",)))
-    train = ws.data(exp.dataset, "train", teacher=distills, inputs=inputs)
-    valid = ws.data(exp.dataset, "valid", inputs=inputs)
-    test = ws.data(exp.dataset, "test", inputs=inputs)
-    artifacts: dict[str, str] = {}
-    device, precision = ws.device, ws.precision
-    identity = row_identity(exp, profile, corpus.fingerprint, n_classes, precision)
-    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
     outcome = run_schedule(
         model,
         schedule,
-        train,
-        valid,
+        ws.data(exp.dataset, "train", teacher=distills, inputs=inputs),
+        ws.data(exp.dataset, "valid", inputs=inputs),
         seed=seed,
         batch_size=profile.batch_size,
         distill=DistillConfig(alpha=profile.alpha),
         projector=projector,
+        checkpoint=checkpoint,
+        prefix_cache=prefix_cache,
+        identity=row_identity(exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision),
+        desc=desc,
+        device=ws.device,
+        precision=ws.precision,
+    )
+    return outcome, schedule
+
+
+def train_row(
+    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
+) -> RowOutcome:
+    """Train ``exp`` and measure accuracy / F1 on the test split.
+
+    A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
+    available offline).
+    """
+    corpus = ws.corpus(exp.dataset)
+    n_classes = len(corpus.intents)
+    try:
+        model, init_source = initial_model(exp, profile, seed, n_classes)
+    except NotTrainable as why:
+        return not_trainable(str(why))
+    notes: dict[str, str] = {}
+    artifacts: dict[str, str] = {}
+    device, precision = ws.device, ws.precision
+    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
+    test = ws.data(exp.dataset, "test", inputs=tuple(getattr(model, "inputs", ("mel",))))
+    outcome, schedule = fit(
+        exp,
+        profile,
+        seed,
+        ws,
+        model,
         checkpoint=work / "checkpoints" / profile.name / f"{run_id}.pt",
         prefix_cache=work / "prefix" / profile.name,
-        identity=identity,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
-        device=device,
-        precision=precision,
     )
     model, quantizer = outcome.model, outcome.quantizer
     metrics: dict[str, float] = {}

@@ -53,7 +53,7 @@ def check_out_dir(out_dir: Path, as_reference: bool, reference_dir: Path = REFER
 
 def calibrate(repeats: int = 5) -> float:
     """Median seconds of one fixed training step (a random tiny Whisper student, batch 8, 3 s,
-    fp32) on this machine: the yardstick that scales the reference's wall times. About 2 s."""
+    fp32) on this machine: the yardstick that scales the reference's wall times."""
     import torch
 
     from baselines.whisper import WhisperClassifier

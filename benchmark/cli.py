@@ -1,4 +1,6 @@
-"""`quads-bench`: the command line (argparse only); the commands are in ``benchmark.commands``."""
+"""`quads-bench`: run table rows, render reports, list what exists."""
+
+# argparse only: what each subcommand does is in benchmark.commands
 
 from __future__ import annotations
 

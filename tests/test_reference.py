@@ -23,6 +23,13 @@ from benchmark.run.reference import (
 from benchmark.run.results import Result, read_results, result_path, write_result
 
 
+def test_the_reference_folder_is_the_repositorys():
+    from benchmark.run.reference import REFERENCE_DIR
+
+    repo = Path(__file__).resolve().parent.parent
+    assert repo / "reports" / "reference" == REFERENCE_DIR
+
+
 def _cell(metric, value, ci=None, values=()):
     return Cell("QUADS", 4, "FSC", "c", metric, value, None, "", ci=ci, values=values)
 

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from benchmark.report.claims import margin
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reports" / "reference"
+REFERENCE_DIR = (
+    Path(__file__).resolve().parents[2] / "reports" / "reference"
+)  # <repo>/reports/reference
 CALIBRATION_FILE = "calibration.json"
 # deterministic metrics agree within this relative difference (fvcore counts, file sizes)
 EFFICIENCY_TOLERANCE = 0.005

@@ -16,7 +16,7 @@ class Profile:
     name: str
     description: str
     corpora: dict[str, str] = field(default_factory=dict)  # paper dataset -> corpus name
-    # generation settings of synthetic corpora (None: benchmark.data.synthetic.DEFAULT_CONFIGS)
+    # generation settings of synthetic corpora (None: benchmark.data.synthetic_plan.DEFAULT_CONFIGS)
     synthetic: dict[str, object] = field(default_factory=dict)  # corpus name -> SyntheticConfig
     n_frames: int = 300  # input length in 10 ms frames (3 s); the paper uses 3000 (30 s)
     energy_seconds: float = 2.0  # minimum inference time per energy measurement

@@ -12,7 +12,8 @@ and a forward pre-hook sets `module.weight = C[I].view(shape)` before every forw
 any code that reads `self.weight` (e.g. modules inside transformers' WhisperEncoder)
 sees the quantized weight. `detach()` puts plain float Parameters W = C[I] back for a
 float (distillation) phase; `freeze()` makes later attaches keep the current cluster
-assignments (final quantization phase).
+assignments (the engine calls it before MCT's frozen final phase; since that phase follows a
+quantization phase, the codebooks are still attached and nothing re-clusters anyway).
 
 Optimizers: parameters change identity on attach() and detach() (the float weight is
 replaced by the centroids and back), so build a new optimizer after every attach() /
@@ -167,7 +168,7 @@ class CodebookQuantizer:
         q.attach()            # quantization phase: optimizer over model.parameters() trains C
         q.detach()            # float phase: W = C[I] as plain Parameters
         q.attach()            # re-cluster the trained floats, warm-started from C
-        q.freeze(); q.attach()  # final phase: keep the assignments, C = cluster means
+        q.freeze(); q.attach()  # after a float phase: keep the assignments, C = cluster means
     """
 
     def __init__(self, model: nn.Module, config: QuantConfig) -> None:

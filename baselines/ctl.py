@@ -33,11 +33,8 @@ The paper's 143.2 is what 2977-2980 frames give (745 encoder frames, 29.8 s): 14
 
 from __future__ import annotations
 
-import io
 import math
-import tarfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -228,112 +225,6 @@ class CTLClassifier(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(mel))
-
-
-# --- NeMo checkpoint (.nemo) -> CTLClassifier -------------------------------------------------
-
-_NEMO_LAYER_NAMES = {  # NeMo ConformerLayer -> transformers Wav2Vec2ConformerEncoderLayer
-    "norm_feed_forward1": "ffn1_layer_norm",
-    "feed_forward1.linear1": "ffn1.intermediate_dense",
-    "feed_forward1.linear2": "ffn1.output_dense",
-    "norm_self_att": "self_attn_layer_norm",
-    "self_attn": "self_attn",
-    "norm_conv": "conv_module.layer_norm",
-    "conv": "conv_module",
-    "norm_feed_forward2": "ffn2_layer_norm",
-    "feed_forward2.linear1": "ffn2.intermediate_dense",
-    "feed_forward2.linear2": "ffn2.output_dense",
-    "norm_out": "final_layer_norm",
-}
-_NEMO_DECODER_NAMES = {  # NeMo TransformerDecoderBlock -> torch TransformerDecoderLayer
-    "first_sub_layer.out_projection": "self_attn.out_proj",
-    "second_sub_layer.out_projection": "multihead_attn.out_proj",
-    "third_sub_layer.dense_in": "linear1",
-    "third_sub_layer.dense_out": "linear2",
-    "layer_norm_1": "norm1",
-    "layer_norm_2": "norm2",
-    "layer_norm_3": "norm3",
-}
-# not needed for one BOS step / replaced by our head / buffers
-_NEMO_UNUSED = ("preprocessor.", "classifier.", "encoder.pos_enc.", "embedding.position_embedding.")
-
-
-def nemo_to_ctl_state(
-    nemo: dict[str, torch.Tensor], encoder_layers: int
-) -> dict[str, torch.Tensor]:
-    """Rename a NeMo SLU state dict to ``CTLClassifier`` names (without ``head.*``).
-
-    Decoder q/k/v projections are stacked into torch's ``in_proj_weight``; tied encoder
-    ``pos_bias_u/v`` (``untie_biases: false``) are copied to every layer; the token-type embedding,
-    the 58-way token classifier, the featurizer and positional buffers are dropped.
-    """
-    out: dict[str, torch.Tensor] = {}
-    for key, value in nemo.items():
-        if key.startswith(_NEMO_UNUSED) or key == "embedding.token_type_embedding.weight":
-            continue
-        if key in ("encoder.pos_bias_u", "encoder.pos_bias_v"):
-            for i in range(encoder_layers):
-                out[f"encoder.layers.{i}.self_attn.{key.rsplit('.', 1)[1]}"] = value
-        elif key.startswith("encoder.pre_encode."):
-            out["encoder.subsampling." + key.removeprefix("encoder.pre_encode.")] = value
-        elif key.startswith("encoder.layers."):
-            index, rest = key.removeprefix("encoder.layers.").split(".", 1)
-            old = next((k for k in _NEMO_LAYER_NAMES if rest.startswith(k + ".")), None)
-            if old is None:
-                raise ValueError(f"unexpected NeMo encoder key {key!r}")
-            out[f"encoder.layers.{index}.{_NEMO_LAYER_NAMES[old]}{rest[len(old) :]}"] = value
-        elif key.startswith("embedding."):
-            out["query." + key.removeprefix("embedding.")] = value
-        elif key.startswith("decoder.layers."):
-            index, rest = key.removeprefix("decoder.layers.").split(".", 1)
-            module, param = rest.rsplit(".", 1)
-            if module.endswith(("query_net", "key_net", "value_net")):
-                continue  # stacked below
-            if module not in _NEMO_DECODER_NAMES:
-                raise ValueError(f"unexpected NeMo decoder key {key!r}")
-            out[f"decoder.layers.{index}.{_NEMO_DECODER_NAMES[module]}.{param}"] = value
-        else:
-            raise ValueError(f"unexpected NeMo key {key!r}")
-    decoder_layers = {k.split(".")[2] for k in nemo if k.startswith("decoder.layers.")}
-    for index in decoder_layers:
-        for nemo_attn, ours in (
-            ("first_sub_layer", "self_attn"),
-            ("second_sub_layer", "multihead_attn"),
-        ):
-            prefix = f"decoder.layers.{index}.{nemo_attn}"
-            for param in ("weight", "bias"):
-                out[f"decoder.layers.{index}.{ours}.in_proj_{param}"] = torch.cat(
-                    [
-                        nemo[f"{prefix}.{name}.{param}"]
-                        for name in ("query_net", "key_net", "value_net")
-                    ]
-                )
-    return out
-
-
-def load_nemo_checkpoint(model: CTLClassifier, path: str | Path) -> None:
-    """Load a ``.nemo`` archive's encoder, BOS embedding and decoder (the intent head stays as is).
-
-    Written from NeMo's module definitions; not yet run on the real SLURP checkpoint, which no
-    package index carries. Raises ValueError on any missing, unexpected or mis-shaped tensor.
-    """
-    with tarfile.open(path, "r:*") as archive:
-        member = next(
-            (m for m in archive.getmembers() if m.name.endswith("model_weights.ckpt")), None
-        )
-        if member is None:
-            raise ValueError(f"{path} holds no model_weights.ckpt")
-        blob = archive.extractfile(member).read()
-    nemo = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    state = nemo_to_ctl_state(nemo, model.config.encoder_layers)
-    own = {k: v for k, v in model.state_dict().items() if not k.startswith("head.")}
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    bad_shapes = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
-    if missing or unexpected or bad_shapes:
-        raise ValueError(
-            f"NeMo checkpoint mismatch: missing {missing[:5]}, unexpected {unexpected[:5]}, shapes {bad_shapes[:5]}"
-        )
-    model.load_state_dict(state, strict=False)
 
 
 def build_ctl_classifier(num_classes: int, n_frames: int = PAPER_FRAMES) -> CTLClassifier:

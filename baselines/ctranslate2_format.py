@@ -1,6 +1,6 @@
 """Reader for CTranslate2 ``model.bin`` files (binary version 6), with no dependency on ctranslate2.
 
-Layout (little-endian; see ``ctranslate2/specs/model_spec.py::_serialize`` and DESIGN.md):
+Layout (little-endian; see ``ctranslate2/specs/model_spec.py::_serialize``):
 
     <I version   string spec_name   <I revision   <I n_vars
     n_vars x [ string name   <B rank   <I x rank dims   <B dtype   <I nbytes   nbytes of data ]
@@ -11,12 +11,19 @@ A string is ``<H`` (length + 1), UTF-8 bytes, NUL. dtype ids: 0 float32, 1 int8,
 
 A model may be split into part files (``model.bin.part1``, ``model.bin.part2``, ...): pass the
 parts in order and they are read as one stream, each tensor read once into its own buffer.
+
+``dequantize`` and ``whisper_encoder_state`` turn a ``WhisperSpec`` model's ``encoder/...``
+variables into a ``transformers`` ``WhisperEncoder`` state dict: ``encoder/conv1|conv2``,
+``encoder/position_encodings/encodings``, ``encoder/layer_norm``, and per layer the fused
+``self_attention/linear_0`` = [q; k; v] (k has no bias in Whisper: its third of the bias is zeros),
+``self_attention/linear_1`` = out_proj, ``ffn/linear_0|linear_1`` = fc1|fc2 and their layer norms.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import torch
 
 SUPPORTED_BINARY_VERSIONS = (6,)  # ctranslate2.specs.model_spec.CURRENT_BINARY_VERSION in 4.x
 
@@ -230,3 +238,109 @@ def _parse(reader: _PartsReader, include: Callable[[str], bool] | None) -> CTran
         if target in variables and (include is None or include(alias)):
             variables[alias] = variables[target]
     return CTranslate2Model(spec=spec, revision=revision, variables=variables)
+
+
+def model_parts(folder: Path) -> list[Path]:
+    """The part files ``model.bin.part1`` .. ``partN`` of a split model in ``folder``, in order."""
+    found = {
+        int(m.group(1)): p
+        for p in folder.iterdir()
+        if (m := re.fullmatch(r"model\.bin\.part(\d+)", p.name))
+    }
+    if sorted(found) != list(range(1, len(found) + 1)):
+        raise ValueError(f"{folder}: model.bin parts are not numbered 1..N: {sorted(found)}")
+    return [found[i] for i in sorted(found)]
+
+
+# ----------------------------------------------------------------------------- Whisper encoder
+
+
+def dequantize(var: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo CTranslate2 int8/int16 weight quantization: weight = q / weight_scale (per row or scalar)."""
+    out = dict(var)
+    for key in [k for k in var if k.endswith("/weight_scale")]:
+        weight_key = key[: -len("_scale")]
+        scale = var[key].astype(np.float32)
+        scale = scale.reshape(-1, *([1] * (var[weight_key].ndim - 1))) if scale.ndim else scale
+        out[weight_key] = var[weight_key].astype(np.float32) / scale
+        del out[key]
+    return out
+
+
+def whisper_encoder_state(
+    var: dict[str, np.ndarray],
+) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """CTranslate2 ``encoder/...`` variables -> (WhisperEncoder state dict, dims)."""
+
+    def t(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(array, dtype=np.float32, copy=True))
+
+    conv1 = var["encoder/conv1/weight"]  # (d_model, n_mels, 3)
+    d = conv1.shape[0]
+    state = {
+        "conv1.weight": t(conv1),
+        "conv1.bias": t(var["encoder/conv1/bias"]),
+        "conv2.weight": t(var["encoder/conv2/weight"]),  # (d_model, d_model, 3)
+        "conv2.bias": t(var["encoder/conv2/bias"]),
+        "embed_positions.weight": t(var["encoder/position_encodings/encodings"]),  # (1500, d)
+        "layer_norm.weight": t(var["encoder/layer_norm/gamma"]),
+        "layer_norm.bias": t(var["encoder/layer_norm/beta"]),
+    }
+    layers = 1 + max(
+        (int(m.group(1)) for k in var if (m := re.match(r"encoder/layer_(\d+)/", k))), default=-1
+    )
+    for i in range(layers):
+        src, dst = f"encoder/layer_{i}", f"layers.{i}"
+        qkv_w = var[f"{src}/self_attention/linear_0/weight"]  # (3d, d) = [q; k; v]
+        qkv_b = var[f"{src}/self_attention/linear_0/bias"]  # (3d,); k's third is zeros
+        for j, proj in enumerate(("q_proj", "k_proj", "v_proj")):
+            state[f"{dst}.self_attn.{proj}.weight"] = t(qkv_w[j * d : (j + 1) * d])
+            if (
+                proj != "k_proj"
+            ):  # Whisper's key projection has no bias (a key bias cancels in softmax)
+                state[f"{dst}.self_attn.{proj}.bias"] = t(qkv_b[j * d : (j + 1) * d])
+        pairs = {
+            "self_attention/linear_1": "self_attn.out_proj",
+            "ffn/linear_0": "fc1",  # (ffn, d)
+            "ffn/linear_1": "fc2",  # (d, ffn)
+        }
+        for ct2, hf in pairs.items():
+            state[f"{dst}.{hf}.weight"] = t(var[f"{src}/{ct2}/weight"])
+            state[f"{dst}.{hf}.bias"] = t(var[f"{src}/{ct2}/bias"])
+        for ct2, hf in (
+            ("self_attention/layer_norm", "self_attn_layer_norm"),
+            ("ffn/layer_norm", "final_layer_norm"),
+        ):
+            state[f"{dst}.{hf}.weight"] = t(var[f"{src}/{ct2}/gamma"])
+            state[f"{dst}.{hf}.bias"] = t(var[f"{src}/{ct2}/beta"])
+    dims = {
+        "d_model": d,
+        "n_mels": conv1.shape[1],
+        "layers": layers,
+        "ffn": var["encoder/layer_0/ffn/linear_0/weight"].shape[0] if layers else 4 * d,
+        "positions": var["encoder/position_encodings/encodings"].shape[0],
+    }
+    return state, dims
+
+
+def read_whisper_encoder(
+    parts: Sequence[str | os.PathLike],
+) -> tuple[dict[str, torch.Tensor], dict[str, int], str]:
+    """The encoder of a CTranslate2 ``WhisperSpec`` model: (state dict, dims, stored dtype name).
+
+    ``dims``: d_model, n_mels, layers, ffn, positions, and heads where the file records them
+    (``encoder/num_heads``). Raises ``ValueError`` for another spec or a missing variable.
+    """
+    where = " + ".join(str(p) for p in parts)
+    model = read_ctranslate2_model(parts, include=lambda v: v.startswith("encoder/"))
+    if model.spec != "WhisperSpec":
+        raise ValueError(f"{where}: CTranslate2 spec is {model.spec!r}, expected 'WhisperSpec'")
+    var = dequantize(model.variables)
+    stored = model.variables["encoder/conv1/weight"].dtype
+    try:
+        state, dims = whisper_encoder_state(var)
+    except KeyError as err:
+        raise ValueError(f"{where}: CTranslate2 Whisper encoder lacks variable {err}") from err
+    if "encoder/num_heads" in var:
+        dims["heads"] = int(var["encoder/num_heads"])
+    return state, dims, stored.name

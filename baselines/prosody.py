@@ -2,7 +2,7 @@
 
 All share a Whisper base encoder on the log-mel (cut/padded to ``n_frames``; the authors used 3 s)
 and a prosody encoder, Conv1d(6 -> C, k5) + GELU layers, on the six features of
-``baselines.prosody_features``.
+``benchmark.data.prosody_features``.
 
 Frame rates: our prosodic features are at 10 ms like the log-mel, Whisper's output at 20 ms
 (conv2 has stride 2). The prosody input is average-pooled over pairs of frames (kernel 2, stride 2)

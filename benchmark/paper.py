@@ -1,8 +1,9 @@
 """The paper's published numbers, as data (QUADS, Interspeech 2025, Tables 1 and 2).
 
-Transcribed from ../shared/paper/quads-interspeech2025.txt. ``None`` marks a cell the paper leaves
-empty ("-"). Units are the paper's: #params in millions, size in "MB" (= MiB of the stated bit
-width, see DESIGN.md), GMACs, accuracy and F1 in percent.
+Transcribed from the paper's Tables 1 and 2. ``None`` marks a cell the paper leaves empty ("-").
+Units are the paper's: #params in millions, size in "MB" (= MiB of the stated bit width: params x
+bits / 8 / 2^20, no codebook overhead, which reproduces its sizes), GMACs, accuracy and F1 in
+percent.
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ _TABLE1: dict[str, dict[int, dict[str, tuple[float | None, ...]]]] = {
 TABLE1_ROWS: tuple[str, ...] = tuple(_TABLE1)
 
 # Table 2: (init, bits, strategy) -> dataset -> (size_mb, f1)
-TABLE2_STRATEGIES = ("Distillation", "Quantization after Distillation", "MCT")
 _TABLE2: dict[tuple[str, int, str], dict[str, tuple[float, float]]] = {
     ("random", 16, "Distillation"): {"SLURP": (78.31, 26.59), "FSC": (137.39, 88.93)},
     ("random", 16, "Quantization after Distillation"): {

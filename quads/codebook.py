@@ -1,11 +1,12 @@
-"""Scalar k-means codebooks: fit, assign, dequantize, pack/unpack b-bit indices.
+"""Scalar k-means codebooks: fit, assign, dequantize, pack/unpack b-bit indices, and the
+differentiable gather W = C[I] whose backward is Eq. 4.
 
 Pure tensor functions (paper Sec. 2.2): a tensor of n values is represented by a
 codebook C of k = 2**bits centroids and one index per value, W = C[I].
 
 1-D k-means without an n x k distance matrix: in 1-D every cluster of a Lloyd
 assignment is a contiguous run of the sorted values, so once the values are sorted
-(numpy's SIMD sort: 2 ms for 590k float32 values, 20x faster than torch.sort here) the
+(numpy's SIMD sort, much faster than torch.sort on the CPU) the
 assignment step is a `searchsorted` of the k-1 centroid midpoints and the update step is
 a segment mean read off prefix sums: one Lloyd iteration costs O(k log n). The final
 assignment of the unsorted values avoids an O(n log k) search too: values are binned by
@@ -26,7 +27,7 @@ from torch import Tensor
 # bit lengths the codebooks and the packed format support (paper: 4, 8 and 16)
 SUPPORTED_BITS = (1, 2, 3, 4, 5, 6, 7, 8, 16)
 
-INDEX_DTYPE = torch.int32  # k <= 2**16 fits; int32 gathers/bincounts ~2x faster than int64 on CPU
+INDEX_DTYPE = torch.int32  # k <= 2**16 fits; int32 gathers/bincounts beat int64 on the CPU
 
 
 def check_bits(bits: int) -> int:
@@ -345,3 +346,35 @@ def unpack_indices(packed: Tensor, bits: int, numel: int) -> Tensor:
         return (pairs[:, 0] | (pairs[:, 1] << 8)).to(INDEX_DTYPE)
     stream = ((data[:, None] >> torch.arange(8)) & 1).reshape(-1)[: numel * bits]
     return (stream.view(numel, bits) << torch.arange(bits)).sum(1).to(INDEX_DTYPE)
+
+
+# --------------------------------------------------------------------------- differentiable gather
+
+
+class _CodebookGather(torch.autograd.Function):
+    """W = C[I].view(shape) whose backward is Eq. 4 as one bincount.
+
+    Replaces torch's own backward for C[I] (index_put with accumulate), which is far slower on
+    the CPU than a weighted bincount (benchmark/speed/bench_quantize.py measures the gather).
+    """
+
+    @staticmethod
+    def forward(ctx, centroids: Tensor, indices: Tensor, shape: tuple[int, ...]) -> Tensor:
+        ctx.save_for_backward(indices)
+        ctx.k = centroids.numel()
+        return centroids.index_select(0, indices).view(shape)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        (indices,) = ctx.saved_tensors
+        grad_c = torch.bincount(indices, weights=grad.reshape(-1), minlength=ctx.k)  # (k,)
+        return grad_c.to(grad.dtype), None, None
+
+
+def gather_weight(centroids: Tensor, indices: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Differentiable W = C[I]: centroids (k,), indices (n,) int -> (shape), n elements.
+
+    The gradient reaching `centroids` is, per centroid k, the sum of the gradients of the
+    weights assigned to k (paper Eq. 4).
+    """
+    return _CodebookGather.apply(centroids, indices, tuple(shape))

@@ -1,4 +1,4 @@
-"""Training strategies as schedules of phases, and the engine that runs them (paper Sec. 2.3).
+"""Training strategies as schedules of phases (paper Sec. 2.3); ``quads.engine`` runs them.
 
 A schedule is a sequence of phases; each phase has a kind and its own optimizer (parameters change
 identity when the quantizer attaches or detaches, so every phase starts a fresh optimizer):
@@ -9,42 +9,24 @@ identity when the quantizer attaches or detaches, so every phase starts a fresh 
   phase starts by re-clustering the current float weights, warm-started from the last codebooks.
 
 MCT alternates distill and quantize phases and ends with a final quantization phase whose
-codebooks stay attached (the deployable model). The final phase is ``frozen``: the cluster
-assignments of the last quantization phase are kept (``CodebookQuantizer.freeze``; no
-re-clustering) and only the centroids train; every other parameter (biases, norms) stays fixed,
-so the phase fine-tunes exactly the numbers the deployed file stores per codebook.
+codebooks stay attached (the deployable model). The final phase is ``frozen``: it follows a
+quantization phase without re-clustering, so that phase's cluster assignments are kept, and only
+the centroids train; every other parameter (biases, norms) stays fixed, so the phase fine-tunes
+exactly the numbers the deployed file stores per codebook. (The engine also calls
+``CodebookQuantizer.freeze``, which matters only for a frozen phase after a float phase: its
+attach then keeps the last assignments instead of re-clustering.)
 
 ``Budget`` states the equal-budget rule every strategy follows: the same distillation epochs for
 Distillation, Quantization after Distillation and MCT, and the same quantization epochs for QaD
-and MCT, so two strategies differ only in the order of their phases. The engine checkpoints after every epoch (an
-interrupted run resumes exactly) and, optionally, stores the state at every phase boundary in a
-prefix cache keyed by everything that determines it, so schedules sharing a prefix (e.g. every
-strategy starts with the same distillation phase) compute it once.
+and MCT, so two strategies differ only in the order of their phases.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
-import torch
-from torch import nn
-from tqdm import tqdm
-
-from quads.distill import DistillConfig, FeatureProjector, distillation_loss
-from quads.quantize import CodebookQuantizer, QuantConfig
 from quads.train import (
     OptimConfig,
-    TensorData,
-    cross_entropy_loss,
-    load_checkpoint,
-    make_optimizer,
-    predict,
-    save_checkpoint,
-    train_epoch,
 )
 
 PHASE_KINDS = ("finetune", "distill", "quantize")
@@ -109,7 +91,7 @@ def budget_label(phases: list[dict]) -> str:
 # --- the strategies of Table 2 ----------------------------------------------------------------
 
 # The authors' code: Adam 1e-5 encoder / 1e-3 head while distilling; SGD 0.01, momentum 0.9,
-# cosine, while quantizing (DESIGN.md "The authors' code").
+# cosine, while quantizing (github BASHLab/QUADS, train.py).
 DISTILL_OPTIM = OptimConfig("adam", lr_encoder=1e-5, lr_head=1e-3)
 QUANT_OPTIM = OptimConfig("sgd", lr_encoder=0.01, lr_head=0.01, momentum=0.9, cosine=True)
 
@@ -246,206 +228,3 @@ def authors_mct(bits: int = 8) -> Schedule:
         Phase("quantize", 8, q),
     )
     return Schedule("MCT (authors)", phases, bits)
-
-
-# --- the engine -----------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    model: nn.Module  # quantizer attached iff the schedule ends quantized
-    quantizer: CodebookQuantizer | None
-    best_valid_accuracy: float
-    best_epoch: int  # 1-based, over the whole schedule
-    history: list[dict[str, float]] = field(default_factory=list)
-    resumed_from: str | None = None  # "checkpoint" | "prefix cache" | None
-
-
-def _phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> str:
-    payload = json.dumps(
-        {
-            "identity": identity,
-            "bits": schedule.bits
-            if any(p.kind == "quantize" for p in schedule.phases[:n_phases])
-            else None,
-            "phases": [asdict(p) for p in schedule.phases[:n_phases]],
-            "seed": seed,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-@dataclass
-class _State:
-    phase: int = 0  # index of the phase in progress
-    epoch: int = 0  # epochs done within that phase
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None  # (valid acc, epoch, state)
-    history: list[dict[str, float]] = field(default_factory=list)
-
-
-def run_schedule(
-    model: nn.Module,
-    schedule: Schedule,
-    train: TensorData,
-    valid: TensorData,
-    *,
-    seed: int,
-    batch_size: int = 16,
-    distill: DistillConfig | None = None,
-    projector: FeatureProjector | None = None,
-    quant: QuantConfig | None = None,
-    checkpoint: Path | None = None,
-    prefix_cache: Path | None = None,
-    identity: str = "",
-    desc: str = "",
-    log: Callable[[str], None] = tqdm.write,
-    device: torch.device | str = "cpu",
-    precision: str = "fp32",
-) -> Outcome:
-    """Run (or resume) ``schedule`` on ``model`` and return the best-on-valid final-phase model.
-
-    ``precision`` ("fp32" | "bf16") is the arithmetic of training steps; it belongs in
-    ``identity`` too, since it changes what is trained.
-
-    ``identity`` must name everything else that determines the run (initial weights, data,
-    teacher, batch size ...): it keys the prefix cache. ``checkpoint`` is this run's own resume
-    file, removed when the run finishes.
-    """
-    distill = distill or DistillConfig()
-    model.to(device)
-    if projector is not None:
-        projector.to(device)
-    quantizer: CodebookQuantizer | None = None
-    if schedule.bits is not None:
-        quant = replace(quant, bits=schedule.bits) if quant else QuantConfig(bits=schedule.bits)
-        quantizer = CodebookQuantizer(model, quant)
-    if any(p.kind == "distill" for p in schedule.phases) and projector is None:
-        raise ValueError(f"schedule {schedule.name!r} distills but no projector was given")
-    modules = {"model": model} | ({"projector": projector} if projector is not None else {})
-    state = _State()
-    resumed = None
-
-    def snapshot() -> dict[str, object]:
-        return {
-            "phase": state.phase,
-            "epoch": state.epoch,
-            "best": state.best,
-            "history": state.history,
-            "attached": quantizer.attached if quantizer else False,
-            "quantizer": quantizer.state_dict() if quantizer else None,
-            "modules": {k: m.state_dict() for k, m in modules.items()},
-        }
-
-    def restore(saved: dict[str, object]) -> None:
-        if quantizer is not None and saved["quantizer"] is not None:
-            quantizer.load_state_dict(saved["quantizer"])
-        for k, m in modules.items():
-            m.load_state_dict(saved["modules"][k])
-        state.phase, state.epoch = saved["phase"], saved["epoch"]
-        state.best, state.history = saved["best"], list(saved["history"])
-
-    run_key = _phase_key(identity, schedule, len(schedule.phases), seed)
-    saved = load_checkpoint(checkpoint) if checkpoint else None
-    if saved is not None and saved.get("run_key") != run_key:
-        log(f"{desc}: ignoring {checkpoint}: it was made by another configuration or schedule")
-        saved = None
-    if saved is not None:
-        restore(saved)
-        resumed = "checkpoint"
-        log(f"{desc}: resumed at phase {state.phase + 1}, epoch {state.epoch}")
-    elif prefix_cache is not None:
-        for n in range(len(schedule.phases), 0, -1):
-            cached = load_checkpoint(prefix_cache / f"{_phase_key(identity, schedule, n, seed)}.pt")
-            if cached is not None:
-                restore(cached)
-                resumed = "prefix cache"
-                log(f"{desc}: reused {n} finished phase(s) from the prefix cache")
-                break
-
-    epoch_offset = sum(p.epochs for p in schedule.phases[: state.phase])
-    while state.phase < len(schedule.phases):
-        phase = schedule.phases[state.phase]
-        last = state.phase == len(schedule.phases) - 1
-        if last and state.epoch == 0:
-            state.best = None  # the model is chosen among the final phase's epochs only
-        if phase.stage is not None:
-            model.set_stage(phase.stage)
-        if phase.frozen:
-            quantizer.freeze()
-        if phase.kind == "quantize" and not quantizer.attached:
-            quantizer.attach(warm_start=True)
-        elif phase.kind != "quantize" and quantizer is not None and quantizer.attached:
-            quantizer.detach()
-        loss_fn = (
-            distillation_loss(projector, distill) if phase.kind == "distill" else cross_entropy_loss
-        )
-        params = list(model.named_parameters())
-        if phase.frozen:  # the final phase trains the codebooks only
-            params = [(n, p) for n, p in params if n.endswith("weight_centroids")]
-        if phase.kind == "distill":
-            params += [(f"projector.{n}", p) for n, p in projector.named_parameters()]
-        steps = phase.epochs * -(-len(train) // batch_size)
-        optimizer, scheduler = make_optimizer(params, phase.optim, steps)
-        if state.epoch and saved is not None and saved.get("optimizer") is not None:
-            optimizer.load_state_dict(saved["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(saved["scheduler"])
-        while state.epoch < phase.epochs:
-            global_epoch = epoch_offset + state.epoch + 1
-            loss = train_epoch(
-                model,
-                train,
-                loss_fn,
-                optimizer,
-                scheduler,
-                batch_size,
-                seed,
-                global_epoch,
-                desc=f"{desc} {phase.kind} {global_epoch}/{schedule.epochs}",
-                device=device,
-                precision=precision,
-            )
-            acc = _accuracy(model, valid, device, precision)
-            state.epoch += 1
-            state.history.append(
-                {
-                    "epoch": global_epoch,
-                    "phase": state.phase + 1,
-                    "loss": loss,
-                    "valid_accuracy": acc,
-                }
-            )
-            log(
-                f"{desc}: epoch {global_epoch}/{schedule.epochs} {phase.kind} loss {loss:.4f} valid acc {acc:.2f}"
-            )
-            if last and (state.best is None or acc > state.best[0]):
-                best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                state.best = (acc, global_epoch, best)
-            if checkpoint is not None:
-                snap = snapshot()
-                snap["run_key"] = run_key
-                snap["optimizer"] = optimizer.state_dict()
-                snap["scheduler"] = scheduler.state_dict() if scheduler is not None else None
-                save_checkpoint(checkpoint, snap)
-        saved = None
-        epoch_offset += phase.epochs
-        state.phase += 1
-        state.epoch = 0
-        if prefix_cache is not None:
-            save_checkpoint(
-                prefix_cache / f"{_phase_key(identity, schedule, state.phase, seed)}.pt", snapshot()
-            )
-    best_acc, best_epoch, best_state = state.best
-    model.load_state_dict(best_state)
-    if checkpoint is not None:
-        checkpoint.unlink(missing_ok=True)
-    return Outcome(model, quantizer, best_acc, best_epoch, state.history, resumed)
-
-
-def _accuracy(
-    model: nn.Module, data: TensorData, device: torch.device | str = "cpu", precision: str = "fp32"
-) -> float:
-    """Validation accuracy (percent), in the run's training arithmetic."""
-    pred = predict(model, data, device=device, precision=precision)
-    return float((torch.as_tensor(pred) == data.tensors["labels"]).float().mean() * 100)

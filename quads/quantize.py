@@ -12,7 +12,8 @@ and a forward pre-hook sets `module.weight = C[I].view(shape)` before every forw
 any code that reads `self.weight` (e.g. modules inside transformers' WhisperEncoder)
 sees the quantized weight. `detach()` puts plain float Parameters W = C[I] back for a
 float (distillation) phase; `freeze()` makes later attaches keep the current cluster
-assignments (final quantization phase).
+assignments (the engine calls it before MCT's frozen final phase; since that phase follows a
+quantization phase, the codebooks are still attached and nothing re-clusters anyway).
 
 Optimizers: parameters change identity on attach() and detach() (the float weight is
 replaced by the centroids and back), so build a new optimizer after every attach() /
@@ -35,7 +36,14 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from quads.codebook import INDEX_DTYPE, INIT_METHODS, check_bits, dequantize, fit_codebook
+from quads.codebook import (
+    INDEX_DTYPE,
+    INIT_METHODS,
+    check_bits,
+    dequantize,
+    fit_codebook,
+    gather_weight,
+)
 
 # module types whose `weight` can be covered, keyed by name (QuantConfig.module_types)
 COVERABLE_MODULES: dict[str, type[nn.Module]] = {
@@ -116,35 +124,6 @@ class TensorStats:
     codebook_size: int
 
 
-class _CodebookGather(torch.autograd.Function):
-    """W = C[I].view(shape) whose backward is Eq. 4 as one bincount.
-
-    torch's own backward for C[I] (index_put with accumulate) took 10.6 ms for 590k
-    weights on 2 CPU threads; bincount with weights takes 0.35 ms (int32 indices).
-    """
-
-    @staticmethod
-    def forward(ctx, centroids: Tensor, indices: Tensor, shape: tuple[int, ...]) -> Tensor:
-        ctx.save_for_backward(indices)
-        ctx.k = centroids.numel()
-        return centroids.index_select(0, indices).view(shape)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
-        (indices,) = ctx.saved_tensors
-        grad_c = torch.bincount(indices, weights=grad.reshape(-1), minlength=ctx.k)  # (k,)
-        return grad_c.to(grad.dtype), None, None
-
-
-def gather_weight(centroids: Tensor, indices: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Differentiable W = C[I]: centroids (k,), indices (n,) int -> (shape), n elements.
-
-    The gradient reaching `centroids` is, per centroid k, the sum of the gradients of the
-    weights assigned to k (paper Eq. 4).
-    """
-    return _CodebookGather.apply(centroids, indices, tuple(shape))
-
-
 def _codebook_pre_hook(module: nn.Module, args: tuple) -> None:
     """Forward pre-hook: module.weight = C[I] from the module's centroids and indices."""
     module.weight = gather_weight(
@@ -189,7 +168,7 @@ class CodebookQuantizer:
         q.attach()            # quantization phase: optimizer over model.parameters() trains C
         q.detach()            # float phase: W = C[I] as plain Parameters
         q.attach()            # re-cluster the trained floats, warm-started from C
-        q.freeze(); q.attach()  # final phase: keep the assignments, C = cluster means
+        q.freeze(); q.attach()  # after a float phase: keep the assignments, C = cluster means
     """
 
     def __init__(self, model: nn.Module, config: QuantConfig) -> None:

@@ -1,5 +1,5 @@
-"""benchmark/bench_report.py: ratios, skipped list and byte-identical rendering of a hand-made
-pytest-benchmark JSON document. No timing is measured here."""
+"""benchmark/report/speed.py and speed_ratios.py: ratios, skipped list and byte-identical
+rendering of a hand-made pytest-benchmark JSON document. No timing is measured here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from benchmark.bench_report import NOT_MEASURED, main, ratios, render_report
+from benchmark.report.speed import main, render_report
+from benchmark.report.speed_ratios import NOT_MEASURED, ratios
 
 
 def _bench(name: str, group: str, median: float, rounds: int = 3, **extra) -> dict:

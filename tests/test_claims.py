@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from benchmark.claims import (
+from benchmark.report.cells import Cell
+from benchmark.report.claims import (
     BASELINES,
     HELD,
     INCONCLUSIVE,
@@ -21,7 +22,6 @@ from benchmark.claims import (
     table1_claims,
     table2_claims,
 )
-from benchmark.report import Cell
 
 DS = ("SLURP", "FSC")
 MCT, QAD, DIS = "MCT", "Quantization after Distillation", "Distillation"

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from baselines.whisper import WhisperClassifier, WhisperDims
 from quads.distill import DistillConfig, FeatureProjector, distillation_loss, l1_alignment
+from quads.engine import run_schedule
 from quads.mct import (
     Phase,
     Schedule,
@@ -14,7 +15,6 @@ from quads.mct import (
     finetune,
     mct,
     quantization_after_distillation,
-    run_schedule,
 )
 from quads.train import OptimConfig, TensorData, epoch_order, resolve_precision
 

@@ -18,9 +18,9 @@ from baselines.prosody import (
     build_prosody_model,
     speech_frames,
 )
-from baselines.prosody_features import N_PROSODY, band_energies, pitch_track, prosodic_features
 from baselines.whisper import whisper_config
 from benchmark.data.features import log_mel
+from benchmark.data.prosody_features import N_PROSODY, band_energies, pitch_track, prosodic_features
 
 SR = 16000
 

@@ -1,8 +1,9 @@
 """Provenance: the commit a result names, and when it counts as dirty."""
 
 import subprocess
+from pathlib import Path
 
-import benchmark.provenance as provenance
+import benchmark.run.provenance as provenance
 
 
 def _git(repo, *args):
@@ -24,3 +25,7 @@ def test_generated_reports_do_not_make_the_checkout_dirty(tmp_path, monkeypatch)
     assert provenance.git_commit() == clean
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.git_commit() == clean + "+dirty"
+
+
+def test_repo_is_the_repository_root():
+    assert Path(__file__).resolve().parent.parent == provenance.REPO

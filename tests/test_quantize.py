@@ -8,8 +8,8 @@ from torch import nn
 from transformers import WhisperConfig
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from quads.codebook import dequantize, fit_codebook
-from quads.quantize import CodebookQuantizer, QuantConfig, gather_weight
+from quads.codebook import dequantize, fit_codebook, gather_weight
+from quads.quantize import CodebookQuantizer, QuantConfig
 
 
 class Toy(nn.Module):

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from benchmark.data.synthetic import SyntheticConfig
-from benchmark.experiments import Profile, table1_experiments
-from benchmark.reference import (
+from benchmark.profiles import Profile
+from benchmark.report.cells import Cell
+from benchmark.report.tables import write_report
+from benchmark.rows import table1_experiments
+from benchmark.run.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
@@ -17,8 +20,14 @@ from benchmark.reference import (
     check_out_dir,
     estimate,
 )
-from benchmark.report import Cell, write_report
-from benchmark.results import Result, read_results, result_path, write_result
+from benchmark.run.results import Result, read_results, result_path, write_result
+
+
+def test_the_reference_folder_is_the_repositorys():
+    from benchmark.run.reference import REFERENCE_DIR
+
+    repo = Path(__file__).resolve().parent.parent
+    assert repo / "reports" / "reference" == REFERENCE_DIR
 
 
 def _cell(metric, value, ci=None, values=()):
@@ -111,7 +120,14 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch):
-    from benchmark.runner import RunOptions, run_table
+    import benchmark.run.runner as runner
+    from benchmark.run.efficiency import Efficiency
+    from benchmark.run.runner import RunOptions, run_table
+
+    # what is checked is where files go, not the numbers: skip the machine-speed calibration (a
+    # few training steps) and the efficiency measurement (fvcore on a 30 s Whisper tiny)
+    monkeypatch.setattr(runner, "calibrate", lambda: 1.0)
+    monkeypatch.setattr(runner, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None))
 
     tiny = SyntheticConfig(
         kind="fsc",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.experiments import table1_experiments
-from benchmark.results import Result, write_result
+from benchmark.rows import table1_experiments
+from benchmark.run.results import Result, write_result
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def test_disk_full_gives_a_clear_error_and_no_partial_file(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         sys.path.insert(0, {str(REPO)!r})
         from tests.test_reliability import _result
-        from benchmark.results import write_result
+        from benchmark.run.results import write_result
         from pathlib import Path
         try:
             write_result(Path({str(tmp_path)!r}) / "r" / "x.json", _result())

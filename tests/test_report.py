@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from benchmark.experiments import get_profile, table1_experiments, table2_experiments
 from benchmark.paper import paper_value, table1_cells, table2_cells
-from benchmark.report import build_cells, write_report
-from benchmark.results import Result, read_result, read_results, result_path, write_result
-from benchmark.runner import select
+from benchmark.profiles import get_profile
+from benchmark.report.cells import build_cells
+from benchmark.report.tables import write_report
+from benchmark.rows import table1_experiments, table2_experiments
+from benchmark.run.results import Result, read_result, read_results, result_path, write_result
+from benchmark.run.runner import select
 
 
 def _result(exp, seed=0, **metrics):
@@ -112,13 +114,13 @@ def test_unknown_names_list_the_valid_choices():
 
 
 def _cell(row, bits, ds, metric, value, init=None, strategy=None):
-    from benchmark.report import Cell
+    from benchmark.report.cells import Cell
 
     return Cell(row, bits, ds, "c", metric, value, None, "", init=init, strategy=strategy)
 
 
 def test_claims_are_judged_on_measured_values_only():
-    from benchmark.claims import HELD, NOT_HELD, NOT_MEASURABLE, table2_claims
+    from benchmark.report.claims import HELD, NOT_HELD, NOT_MEASURABLE, table2_claims
 
     def cells(mct_f1, qad_f1):
         out = []
@@ -141,7 +143,7 @@ def test_claims_are_judged_on_measured_values_only():
 
 
 def test_figure_is_byte_identical_across_renders(tmp_path):
-    from benchmark.figure import write_figure
+    from benchmark.report.figure import write_figure
 
     cells = [
         _cell("QUADS", 4, "FSC", "f1", 80.0),

@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 
-from benchmark.experiments import PROFILES, PTQ_ROW, table1_experiments, table2_experiments
-from benchmark.training import schedule_for
+from benchmark.profiles import PROFILES
+from benchmark.rows import PTQ_ROW, table1_experiments, table2_experiments
+from benchmark.run.recipe import schedule_for
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -3,7 +3,7 @@
 import json
 
 from benchmark.data.records import Utterance, make_corpus
-from benchmark.training import write_slurp_predictions
+from benchmark.run.recipe import write_slurp_predictions
 
 
 def test_predictions_are_keyed_by_recording_with_scenario_and_action(tmp_path):

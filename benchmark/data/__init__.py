@@ -1,14 +1,19 @@
-"""The data layer: corpora (synthetic, FSC, SLURP) as `Corpus` records, and cached log-mels.
+"""The data layer: corpora (synthetic, FSC, SLURP) as `Corpus` records, cached log-mels and
+cached prosodic features. It imports nothing from `baselines/` (nor from the rest of the harness).
 
     records.py   Utterance, Corpus, make_corpus (label space, unseen-label policy, fingerprint)
     corpora.py   registry by name: get_corpus("synthetic-fsc" | "synthetic-slurp" | "fsc" | "slurp")
     fsc.py, slurp.py            loaders for the official layouts
     synthetic.py                espeak-ng corpora generated once into the cache
+    synthetic_plan.py           their config, speakers, utterance plans and rendering
     tts.py, noise.py            espeak-ng through ctypes; additive noise
     phrases_fsc.py, phrases_slurp.py   what the synthetic speakers say
-    audio.py     read_audio (soundfile, resample, downmix, AudioError)
+    audio.py     read_audio / write_audio (soundfile, resample, downmix, AudioError)
     features.py  Whisper log-mel and load_features (cached with `datasets`)
-    cache.py     cache folders and atomic publication
+    prosody_features.py  six prosodic features per frame (Praat pitch, band energies): pure signal
+                 processing
+    prosody.py   load_prosody: those features per split, cached
+    cache.py     cache folders, atomic publication of a folder, atomic_write of a file
 
 Submodules are imported on demand (nothing heavy is imported here).
 """

@@ -17,6 +17,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from benchmark.data.cache import atomic_write
+
 
 class AudioError(ValueError):
     """Audio that cannot be used: unreadable, corrupt, empty or non-finite. Names the file."""
@@ -94,10 +96,8 @@ def write_audio(
     The format follows the suffix (.wav, .flac); samples are clipped to [-1, 1].
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"path must end in .wav or .flac, got {path}")
-    sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype=subtype, format=fmt)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype=subtype, format=fmt)

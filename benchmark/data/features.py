@@ -308,8 +308,8 @@ def load_features(
     final = feature_dir(corpus, split, n_frames, cache_dir)
     from_cache = (final / "meta.json").is_file()
     if not from_cache:
-        # one utterance at a time is a small op: on a shared 2-core machine, torch's thread
-        # pool made log_mel 12-40x slower (0.8 ms vs 10-30 ms per 3 s utterance)
+        # one utterance at a time is a small op: on a shared machine, torch's thread pool makes
+        # log_mel many times slower (threads waiting on descheduled peers)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:

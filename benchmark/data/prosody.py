@@ -1,6 +1,6 @@
 """Prosodic features (6, n_frames) per utterance for the Prosody baselines, cached per split.
 
-Computed from the audio with ``baselines.prosody_features.prosodic_features`` (Praat pitch and
+Computed from the audio with ``benchmark.data.prosody_features.prosodic_features`` (Praat pitch and
 periodicity, band energies), in the order of the split's log-mel ``FeatureSet.uids``, and stored
 as one float16 tensor per (corpus, split, n_frames) written atomically.
 """
@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from baselines.prosody_features import prosodic_features
 from benchmark.data.audio import read_audio
-from benchmark.data.cache import cache_subdir
+from benchmark.data.cache import atomic_write, cache_subdir
+from benchmark.data.features import SAMPLE_RATE
+from benchmark.data.prosody_features import prosodic_features
 from benchmark.data.records import Corpus
 
 PROSODY_VERSION = 1  # bump when prosodic_features changes
-SAMPLE_RATE = 16000
 
 
 def load_prosody(
@@ -51,8 +51,6 @@ def load_prosody(
         utt = by_uid[uid]
         rows.append(prosodic_features(read_audio(utt.path, SAMPLE_RATE), SAMPLE_RATE, n_frames))
     feats = torch.from_numpy(np.stack(rows) if rows else np.zeros((0, 6, n_frames), np.float32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    torch.save(feats.half(), tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save(feats.half(), tmp)
     return feats

@@ -1,6 +1,6 @@
 """The authors' k-means quantization (github BASHLab/QUADS, train.py), for comparison only.
 
-Re-implemented from the description in DESIGN.md ("The authors' code"):
+Re-implemented from a reading of their train.py:
 - every parameter with more than one dimension gets its own codebook: one
   `fast_pytorch_kmeans.KMeans(n_clusters=2**bits)` (random-point init, at most 100
   iterations, tol 1e-4 on the summed squared centroid shift) over its flattened values,

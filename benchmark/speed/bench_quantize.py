@@ -31,8 +31,9 @@ from torch import Tensor, nn
 
 from baselines.registry import build_model
 from benchmark.metrics import count_params
-from benchmark.reference_kmeans import AuthorsCodebook, authors_fit, authors_requantize
-from quads.quantize import CodebookQuantizer, QuantConfig, gather_weight
+from benchmark.speed.reference_kmeans import AuthorsCodebook, authors_fit, authors_requantize
+from quads.codebook import gather_weight
+from quads.quantize import CodebookQuantizer, QuantConfig
 
 STUDENT = "whisper-tiny"
 NUM_CLASSES = 31  # FSC intents
@@ -40,7 +41,10 @@ N_FRAMES = 300  # 3 s at a 10 ms hop: the default (cpu) profile's input length
 BATCH = 16
 TRAIN_ROUNDS = 5
 FIT_ROUNDS = 3
-AUTHORS_FIT_ROUNDS = {4: 2, 8: 1}  # their 8-bit fit takes ~37 s on 2 cores: one round, no warm-up
+AUTHORS_FIT_ROUNDS = {
+    4: 2,
+    8: 1,
+}  # their 8-bit fit takes tens of seconds on a small CPU: one round, no warm-up
 AUTHORS_FIT_WARMUP = {4: 1, 8: 0}
 
 TRAIN_GROUP = "train-step"

@@ -7,173 +7,46 @@ the machine or the environment; provenance comes from the result files themselve
 from __future__ import annotations
 
 import json
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tabulate import tabulate
 
-from benchmark.claims import render_claims, table1_claims, table2_claims
-from benchmark.deviations import deviation_lines
-from benchmark.experiments import PTQ_ROW, Experiment, experiments
-from benchmark.metrics import bootstrap_ci, chance_accuracy
-from benchmark.paper import DATASETS, paper_value
-from benchmark.reference import (
+from benchmark.paper import DATASETS
+from benchmark.report.cells import (
+    COLUMNS,
+    TABLE2_COLUMNS,
+    Cell,
+    build_cells,
+    cell_key,
+    round_value,
+)
+from benchmark.report.claims import render_claims, table1_claims, table2_claims
+from benchmark.report.deviations import deviation_lines
+from benchmark.rows import PTQ_ROW, experiments
+from benchmark.run.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
     agreement,
     setup_differences,
 )
-from benchmark.results import Result
-from quads.mct import budget_label
-
-# metric -> (column title, decimals, tolerance for the agreement mark in % or None)
-COLUMNS: dict[str, tuple[str, int, float | None]] = {
-    "params_m": ("#Param (M) ↓", 2, 0.5),
-    "size_mb": ("Model Size (MB) ↓", 2, 0.5),
-    "size_file_mb": ("File (MB, measured) ↓", 2, None),
-    "gmacs": ("GMACs ↓ (30 s)", 2, 0.5),
-    "accuracy": ("Accuracy ↑", 2, None),
-    "f1": ("F1-Score ↑", 2, None),
-    "energy_j": ("Energy (J/utt) ↓", 3, None),
-}
-TABLE2_COLUMNS = ("size_mb", "size_file_mb", "f1")
-TASK_METRICS = ("accuracy", "f1")  # cells with bootstrap intervals
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One cell of a table: what we measured beside what the paper printed."""
-
-    row: str
-    bits: int
-    dataset: str
-    corpus: str | None
-    metric: str
-    measured: float | None
-    paper: float | None
-    note: str
-    std: float | None = None
-    n_seeds: int = 0
-    init: str | None = None
-    strategy: str | None = None
-    # 95 % bootstrap interval over test utterances of the (seed-mean) value; accuracy / F1 only
-    ci: tuple[float, float] | None = None
-    values: tuple[float, ...] = ()  # one value per seed, in seed order
-    chance: bool = False  # the row's test accuracy is indistinguishable from chance
-    schedule: str | None = None  # training budget, e.g. "D4 + Q3" (distill / quantize epochs)
-
-    def to_json(self, table: str) -> dict[str, object]:
-        d: dict[str, object] = {
-            "row": self.row,
-            "bits": self.bits,
-            "dataset": self.dataset,
-            "corpus": self.corpus,
-            "metric": self.metric,
-            "measured": _round(self.measured),
-            "paper": self.paper,
-            "note": self.note,
-        }
-        if table == "table2":
-            d["init"] = self.init
-            d["strategy"] = self.strategy
-        if self.n_seeds > 1:
-            d["std"] = _round(self.std)
-            d["n_seeds"] = self.n_seeds
-        if self.ci is not None:
-            d["ci"] = [_round(self.ci[0]), _round(self.ci[1])]
-        if self.chance:
-            d["chance"] = True
-        if self.schedule is not None and self.metric in TASK_METRICS:
-            d["schedule"] = self.schedule
-        return d
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 6)
-
-
-def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Bootstrap intervals of the seed-mean accuracy / F1, and whether accuracy is at chance
-    (its interval reaches the most-frequent-class rate). Empty without stored predictions."""
-    preds = [r.predictions for r in runs if r.predictions.get("pred")]
-    if not preds or len(preds) != len(runs):
-        return {}, False
-    truth = preds[0]["truth"]
-    if any(p["truth"] != truth for p in preds):
-        return {}, False
-    ci = bootstrap_ci(truth, [p["pred"] for p in preds])
-    return ci, ci["accuracy"][0] <= chance_accuracy(truth)
-
-
-def _schedule(runs: Sequence[Result], exp: Experiment) -> str | None:
-    phases = runs[0].training.get("phases") if runs else None
-    if not phases:
-        return None
-    return budget_label(phases) + (" + PTQ" if exp.strategy == "PTQ" else "")
-
-
-def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
-    """Cells in the paper's row order; several seeds of one cell give mean and std."""
-    by_exp: dict[Experiment, list[Result]] = defaultdict(list)
-    for r in results:
-        by_exp[r.experiment].append(r)
-    metrics = tuple(COLUMNS) if table == "table1" else TABLE2_COLUMNS
-    cells = []
-    for exp in experiments(table):
-        runs = sorted(by_exp.get(exp, []), key=lambda r: r.seed)
-        ci, chance = _uncertainty(runs)
-        schedule = _schedule(runs, exp)
-        for metric in metrics:
-            values = [r.metrics.get(metric) for r in runs]
-            values = [v for v in values if v is not None]
-            notes = sorted({r.notes[metric] for r in runs if metric in r.notes})
-            note = "; ".join(notes) if runs else "not run with this profile"
-            task = metric in TASK_METRICS and bool(values)
-            cells.append(
-                Cell(
-                    row=exp.row,
-                    bits=exp.bits,
-                    dataset=exp.dataset,
-                    corpus=runs[0].corpus if runs else None,
-                    metric=metric,
-                    measured=statistics.fmean(values) if values else None,
-                    paper=paper_value(
-                        table, exp.row, exp.bits, exp.dataset, metric, exp.init, exp.strategy
-                    ),
-                    note=note,
-                    std=statistics.stdev(values) if len(values) > 1 else None,
-                    n_seeds=len(values),
-                    init=exp.init if table == "table2" else None,
-                    strategy=exp.strategy if table == "table2" else None,
-                    ci=ci.get(metric) if task else None,
-                    values=tuple(values),
-                    chance=chance and task,
-                    schedule=schedule,
-                )
-            )
-    return cells
-
-
-def _cell_key(c: Cell) -> tuple:
-    return (c.row, c.bits, c.dataset, c.metric, c.init, c.strategy)
+from benchmark.run.results import Result
 
 
 class Comparison:
-    """A user's cells beside the committed reference's (``benchmark.reference``); absent when a
+    """A user's cells beside the committed reference's (``benchmark.run.reference``); absent when a
     report renders the reference itself."""
 
     MARKS = {AGREES: "≈", DIFFERS: "≠", NOT_COMPARED: ""}
 
     def __init__(self, table: str, reference: Sequence[Result]) -> None:
         self.reference = list(reference)
-        self.cells = {_cell_key(c): c for c in build_cells(table, self.reference)}
+        self.cells = {cell_key(c): c for c in build_cells(table, self.reference)}
 
     def ref(self, cell: Cell) -> Cell | None:
-        return self.cells.get(_cell_key(cell))
+        return self.cells.get(cell_key(cell))
 
     def verdict(self, cell: Cell) -> str:
         return agreement(cell, self.ref(cell))
@@ -188,7 +61,7 @@ class Comparison:
     def json_fields(self, cell: Cell) -> dict[str, object]:
         ref = self.ref(cell)
         return {
-            "reference": _round(ref.measured) if ref is not None else None,
+            "reference": round_value(ref.measured) if ref is not None else None,
             "agreement": self.verdict(cell),
         }
 
@@ -503,7 +376,7 @@ def write_report(
     md_path.write_text(markdown)
     json_path.write_text(json.dumps(cells, indent=1, ensure_ascii=False) + "\n")
     if table == "table1":
-        from benchmark.figure import write_figure
+        from benchmark.report.figure import write_figure
 
         write_figure(build_cells("table1", results), out_dir / "figure3.png")
     return md_path, json_path

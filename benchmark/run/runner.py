@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -12,12 +11,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmark.efficiency import measure_efficiency
-from benchmark.experiments import Experiment, Profile, experiments
 from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
-from benchmark.provenance import provenance
-from benchmark.reference import (
+from benchmark.profiles import Profile
+from benchmark.report.tables import write_report
+from benchmark.rows import Experiment, experiments
+from benchmark.run.efficiency import measure_efficiency
+from benchmark.run.provenance import provenance
+from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
+from benchmark.run.reference import (
     REFERENCE_DIR,
     calibrate,
     check_out_dir,
@@ -25,16 +27,8 @@ from benchmark.reference import (
     read_calibration,
     write_calibration,
 )
-from benchmark.report import write_report
-from benchmark.results import Result, read_result, read_results, result_path, write_result
-from benchmark.training import (
-    RowOutcome,
-    Workspace,
-    row_identity,
-    schedule_for,
-    train_row,
-    training_precision,
-)
+from benchmark.run.results import Result, read_result, read_results, result_path, write_result
+from benchmark.run.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -69,11 +63,11 @@ def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> l
 
 
 def experiment_config(
-    exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int
+    exp: Experiment, profile: Profile, corpus_fingerprint: str, num_classes: int, precision: str
 ) -> dict[str, object]:
     """Everything that determines a result; a stored result is reused only if this matches.
 
-    It holds the run identity (``training.row_identity``: trainer version, precision, data,
+    It holds the run identity (``recipe.row_identity``: trainer version, precision, data,
     teacher ...) and the row's schedule, so a result of older training code is never reused.
     Left out: the device (where it ran, recorded in provenance), the seed lists (the seed is in
     the file name) and empty optional settings, so results stay valid when a setting is added
@@ -83,7 +77,7 @@ def experiment_config(
     for key in ("device", "seeds", "baseline_seeds", "efficiency_only"):
         settings.pop(key)
     # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
-    settings["precision"] = training_precision(profile)
+    settings["precision"] = precision
     if not settings["synthetic"]:
         settings.pop("synthetic")
     trained = exp.model not in profile.efficiency_only
@@ -91,15 +85,12 @@ def experiment_config(
         "profile": settings,
         "corpus_fingerprint": corpus_fingerprint,
         "num_classes": num_classes,
-        "identity": json.loads(row_identity(exp, profile, corpus_fingerprint, num_classes)),
+        "identity": json.loads(
+            row_identity(exp, profile, corpus_fingerprint, num_classes, precision)
+        ),
         "schedule": dataclasses.asdict(schedule_for(exp, profile)) if trained else None,
     }
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
-
-
-# one measurement per (model, classes, input length) and process: the numbers do not depend on
-# the seed, the bit width or the strategy (quantized rows compute with dequantized fp32 weights)
-_efficiency = functools.lru_cache(maxsize=None)(measure_efficiency)
 
 
 def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
@@ -108,7 +99,10 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     num_classes = len(corpus.intents)
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    eff = _efficiency(
+    # measured once per (model, classes, input length) and process (``measure_efficiency`` is
+    # cached): the numbers do not depend on the seed, the bit width or the strategy (quantized
+    # rows compute with dequantized fp32 weights)
+    eff = measure_efficiency(
         exp.model, num_classes, profile.n_frames, profile.energy_seconds, profile.measure_energy
     )
     metrics["params_m"] = eff.params / 1e6
@@ -144,7 +138,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         corpus=corpus.name,
         metrics=metrics,
         notes=notes,
-        config=experiment_config(exp, profile, corpus.fingerprint, num_classes),
+        config=experiment_config(exp, profile, corpus.fingerprint, num_classes, ws.precision),
         provenance=provenance(),
         wall_seconds=time.perf_counter() - start,
         artifacts=outcome.artifacts,
@@ -195,7 +189,7 @@ def run_table(
     """Run (or resume) every selected row of ``table`` and write its report.
 
     Before training, prints what will run and an estimate of how long it takes here; a user's
-    report shows the committed reference beside each cell (``benchmark.reference``)."""
+    report shows the committed reference beside each cell (``benchmark.run.reference``)."""
     profile = options.profile
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
@@ -205,7 +199,9 @@ def run_table(
     todo, done = [], 0
     for exp in exps:
         corpus = ws.corpus(exp.dataset)
-        config = experiment_config(exp, profile, corpus.fingerprint, len(corpus.intents))
+        config = experiment_config(
+            exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision
+        )
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config):

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 PACKAGES = ("torch", "transformers", "datasets", "fvcore", "codecarbon", "numpy")
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # benchmark/run/provenance.py -> the repository
 
 
 def git_commit() -> str:

@@ -56,7 +56,7 @@ GMACS_PER_UTTERANCE: dict[str, tuple[float, float]] = {
     "prosody": (3.15, 43.96),
     "prosody-distill": (3.17, 44.13),
 }
-# One Xeon core ran these encoders at 45-60 GMAC/s (fp32, eager): 250 GMACs ~ 5 s per call.
+# A CPU core runs these encoders at some tens of GMAC/s (fp32, eager): 250 GMACs is seconds per call.
 # In: everything at 3 s batch 1; at 3 s batch 16 all but Whisper large; at 30 s batch 1 all
 # but Whisper large. Out: Whisper large at 3 s batch 16 and at 30 s, everything at 30 s batch 16.
 DEFAULT_BUDGET_GMACS = 250.0

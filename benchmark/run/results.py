@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.experiments import Experiment
+from benchmark.data.cache import atomic_write
+from benchmark.rows import Experiment
 
 SCHEMA = 1
 
@@ -49,10 +48,8 @@ def result_path(results_dir: Path, exp: Experiment, profile: str, seed: int) -> 
 
 
 def write_result(path: Path, result: Result) -> None:
-    """Write atomically: a temp file in the same folder, fsync, then rename over the target.
-
-    A run killed at any point leaves either no file or a complete one (temp files end in .tmp and
-    are never read).
+    """Write atomically (``benchmark.data.cache.atomic_write``, fsync'ed): a run killed at any
+    point leaves either no file or a complete one (temp files end in .tmp and are never read).
     """
     d = result.to_json()
     # one line per id list, not one line per id
@@ -61,23 +58,11 @@ def write_result(path: Path, result: Result) -> None:
     text = json.dumps(d, indent=1, sort_keys=True) + "\n"
     for k, v in lists.items():
         text = text.replace(f'"@@{k}@@"', v)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with atomic_write(path, fsync=True) as tmp:
+            tmp.write_text(text)
     except OSError as err:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_result(path: Path) -> Result:

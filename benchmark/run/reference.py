@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.claims import margin
+from benchmark.report.claims import margin
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reports" / "reference"
+REFERENCE_DIR = (
+    Path(__file__).resolve().parents[2] / "reports" / "reference"
+)  # <repo>/reports/reference
 CALIBRATION_FILE = "calibration.json"
 # deterministic metrics agree within this relative difference (fvcore counts, file sizes)
 EFFICIENCY_TOLERANCE = 0.005
-# compared with the noise margin of benchmark.claims (bootstrap interval and seed spread)
+# compared with the noise margin of benchmark.report.claims (bootstrap interval and seed spread)
 TASK_METRICS = ("accuracy", "f1")
 EFFICIENCY_METRICS = ("params_m", "size_mb", "size_file_mb", "gmacs")
 # energy depends on the machine (codecarbon's TDP estimate): shown, never judged
@@ -53,7 +55,7 @@ def check_out_dir(out_dir: Path, as_reference: bool, reference_dir: Path = REFER
 
 def calibrate(repeats: int = 5) -> float:
     """Median seconds of one fixed training step (a random tiny Whisper student, batch 8, 3 s,
-    fp32) on this machine: the yardstick that scales the reference's wall times. About 2 s."""
+    fp32) on this machine: the yardstick that scales the reference's wall times."""
     import torch
 
     from baselines.whisper import WhisperClassifier
@@ -124,7 +126,7 @@ AGREES, DIFFERS, NOT_COMPARED = "agrees", "differs", "not compared"
 
 def agreement(ours, ref) -> str:
     """Does our cell agree with the reference's? Accuracy / F1: the difference lies within the
-    noise margin of the two cells (``benchmark.claims.margin``: bootstrap intervals and seed
+    noise margin of the two cells (``benchmark.report.claims.margin``: bootstrap intervals and seed
     spread); efficiency: within 0.5 %; energy and unmeasured cells are not compared."""
     if ours is None or ref is None or ours.measured is None or ref.measured is None:
         return NOT_COMPARED
@@ -170,7 +172,7 @@ def write_calibration(
 ) -> Path:
     """Record the reference machine's yardstick (``calibrate``) and, per table, the seconds its
     run spent outside result files (corpus generation, feature caches)."""
-    from benchmark.provenance import provenance
+    from benchmark.run.provenance import provenance
 
     path = reference_dir / CALIBRATION_FILE
     data = read_calibration(reference_dir) or {}

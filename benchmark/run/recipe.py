@@ -1,151 +1,35 @@
-"""Train and evaluate one table row: the bridge between the harness and ``quads``/``baselines``.
+"""The recipe of one table row: the bridge between the harness and ``quads``/``baselines``.
 
-``Workspace`` loads corpora, cached log-mel features and cached teacher features once per run
-and shares them between rows; ``train_row`` turns an ``Experiment`` into test metrics.
+``schedule_for`` gives a row's training schedule, ``row_identity`` the one run identity (it keys
+checkpoints, the prefix cache and result files), and ``train_row`` turns an ``Experiment`` into
+test metrics, with the data of a ``benchmark.run.workspace.Workspace``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from baselines.registry import build_model, get_model_spec
 from baselines.weights import WeightsUnavailable, load_whisper_encoder
-from baselines.whisper import WhisperClassifier
-from benchmark.data.cache import cache_root
-from benchmark.experiments import Experiment, Profile
+from benchmark.data.cache import atomic_write
 from benchmark.metrics import accuracy, macro_f1
-from quads.distill import DistillConfig, FeatureProjector, teacher_features
+from benchmark.profiles import Profile
+from benchmark.rows import Experiment
+from benchmark.run.workspace import Workspace
+from quads.distill import DistillConfig, FeatureProjector
+from quads.engine import Outcome, run_schedule
 from quads.export import measured_size_bytes, save_quantized
-from quads.mct import Phase, Schedule, finetune, run_schedule
+from quads.mct import Phase, Schedule, finetune
 from quads.quantize import CodebookQuantizer, QuantConfig
-from quads.train import TensorData, pick_device, predict, resolve_precision
+from quads.train import predict
 
 # deterministic tables that are rebuilt, never stored (Whisper's sinusoidal positions)
 NOT_STORED = (r"embed_positions",)
-
-
-class Workspace:
-    """Corpora, features and teacher features for one profile, loaded once and shared by rows."""
-
-    def __init__(
-        self,
-        profile: Profile,
-        data_roots: dict[str, str] | None = None,
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        self.profile = profile
-        self.data_roots = data_roots or {}
-        self.cache = Path(cache_dir).expanduser() if cache_dir is not None else cache_root()
-        self._corpora: dict[str, object] = {}
-        self._features: dict[tuple[str, str], object] = {}
-        self._teacher: dict[str, torch.Tensor] = {}
-        self._prosody: dict[tuple[str, str], torch.Tensor] = {}
-
-    def corpus(self, dataset: str):
-        from benchmark.data.corpora import get_corpus
-
-        if dataset not in self._corpora:
-            name = self.profile.corpus_for(dataset)
-            options = {}
-            if name in self.profile.synthetic:
-                options["config"] = self.profile.synthetic[name]
-            self._corpora[dataset] = get_corpus(
-                name, root=self.data_roots.get(name), cache_dir=self.cache / "corpora", **options
-            )
-        return self._corpora[dataset]
-
-    def features(self, dataset: str, split: str):
-        """The split's cached log-mels, cut to ``profile.subset`` utterances where set."""
-        from benchmark.data.features import load_features
-
-        key = (dataset, split)
-        if key not in self._features:
-            fs = load_features(
-                self.corpus(dataset),
-                split,
-                self.profile.n_frames,
-                cache_dir=self.cache / "features",
-            )
-            if self.profile.subset is not None and len(fs.labels) > self.profile.subset:
-                gen = torch.Generator().manual_seed(0)
-                keep = torch.randperm(len(fs.labels), generator=gen)[: self.profile.subset]
-                keep = keep.sort().values
-                fs = dataclasses.replace(
-                    fs,
-                    mel=fs.mel[keep],
-                    labels=fs.labels[keep],
-                    uids=tuple(fs.uids[i] for i in keep.tolist()),
-                )
-            self._features[key] = fs
-        return self._features[key]
-
-    def teacher_features(self, dataset: str) -> torch.Tensor:
-        """Pooled features (N_train, D_t) of the frozen pretrained teacher, cached on disk."""
-        if dataset not in self._teacher:
-            corpus = self.corpus(dataset)
-            fs = self.features(dataset, "train")
-            name = self.profile.teacher
-            digest = hashlib.sha256("\n".join(fs.uids).encode()).hexdigest()[:16]
-            path = (
-                self.cache
-                / "teacher"
-                / f"{name}-{corpus.fingerprint}-{self.profile.n_frames}-{digest}.pt"
-            )
-            if path.exists():
-                feats = torch.load(path)
-            else:
-                pre = load_whisper_encoder(name)
-                size = name.split(".")[0].split("-")[0]
-                teacher = WhisperClassifier(size, num_classes=2, n_frames=self.profile.n_frames)
-                teacher.load_encoder_state(pre.state_dict)
-                feats = teacher_features(teacher, fs.mel, device=pick_device(self.profile.device))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                torch.save(feats, tmp)
-                os.replace(tmp, path)
-            self._teacher[dataset] = feats
-        return self._teacher[dataset]
-
-    def prosody(self, dataset: str, split: str) -> torch.Tensor:
-        """Prosodic features (N, 6, n_frames) aligned with ``features(dataset, split)``."""
-        from benchmark.data.prosody import load_prosody
-
-        key = (dataset, split)
-        if key not in self._prosody:
-            fs = self.features(dataset, split)
-            self._prosody[key] = load_prosody(
-                self.corpus(dataset), split, fs.n_frames, fs.uids, self.cache / "prosody"
-            )
-        return self._prosody[key]
-
-    def data_notes(self, dataset: str) -> dict[str, object]:
-        """What was skipped or converted on the way from the corpus to features."""
-        corpus = self.corpus(dataset)
-        return {
-            "corpus": corpus.name,
-            "skipped": dict(corpus.skipped),
-            "features": {
-                s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset
-            },
-        }
-
-    def data(
-        self, dataset: str, split: str, teacher: bool = False, inputs: tuple[str, ...] = ("mel",)
-    ) -> TensorData:
-        fs = self.features(dataset, split)
-        tensors = {"mel": fs.mel, "labels": fs.labels}
-        if "prosody" in inputs:
-            tensors["prosody"] = self.prosody(dataset, split)
-        if teacher:
-            tensors["teacher"] = self.teacher_features(dataset)
-        return TensorData(tensors)
 
 
 def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
@@ -192,10 +76,8 @@ def write_slurp_predictions(path: Path, corpus, uids, predictions) -> Path:
             "entities": [],
         }
         lines.append(json.dumps(record))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -207,15 +89,19 @@ def write_slurp_predictions(path: Path, corpus, uids, predictions) -> Path:
 TRAINER_VERSION = 3
 
 
-def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int) -> str:
+def row_identity(
+    exp: Experiment, profile: Profile, corpus_fingerprint: str, n_classes: int, precision: str
+) -> str:
     """Everything besides the schedule and seed that determines a trained model.
+
+    ``precision`` is the training arithmetic resolved for this machine (``Workspace.precision``).
 
     The one run identity: it keys checkpoints and the prefix cache (with the schedule's phases and
     the seed) and is part of every result file's configuration (``runner.experiment_config``).
     """
     return json.dumps(
         {
-            "precision": training_precision(profile),
+            "precision": precision,
             "model": exp.model,
             "init": exp.init,
             "corpus": corpus_fingerprint,
@@ -231,11 +117,6 @@ def row_identity(exp: Experiment, profile: Profile, corpus_fingerprint: str, n_c
     )
 
 
-def training_precision(profile: Profile) -> str:
-    """The profile's training arithmetic resolved for this machine: "fp32" | "bf16"."""
-    return resolve_precision(profile.precision, pick_device(profile.device))
-
-
 @dataclass(frozen=True)
 class RowOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
@@ -249,37 +130,50 @@ def not_trainable(why: str) -> RowOutcome:
     return RowOutcome(notes={"accuracy": why, "f1": why})
 
 
-def train_row(
-    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
-) -> RowOutcome:
-    """Train ``exp`` and measure accuracy / F1 on the test split.
+class NotTrainable(Exception):
+    """A row cannot be trained here; the message says why (e.g. no offline weights)."""
 
-    A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
-    available offline).
-    """
+
+def initial_model(
+    exp: Experiment, profile: Profile, seed: int, n_classes: int
+) -> tuple[nn.Module, str]:
+    """The row's model before training, seeded, with its pretrained encoder when ``exp.init`` is
+    "pretrained", and where its initial weights came from. Raises ``NotTrainable``."""
     spec = get_model_spec(exp.model)
-    corpus = ws.corpus(exp.dataset)
-    n_classes = len(corpus.intents)
     torch.manual_seed(seed)
     model = build_model(exp.model, n_classes, profile.n_frames)
-    notes: dict[str, str] = {}
-    if exp.init == "pretrained":
-        if spec.pretrained is None:
-            return not_trainable(
-                f"pre-trained weights not available: no offline source for {exp.model} "
-                "(NeMo's SLURP checkpoint is not on PyPI)"
-            )
-        try:
-            pre = load_whisper_encoder(spec.pretrained)
-        except WeightsUnavailable as err:
-            tried = ", ".join(source.split(" [")[0] for source, _ in err.attempts)
-            return not_trainable(
-                f"weights not available offline (Whisper {spec.pretrained}; tried: {tried})"
-            )
-        model.load_encoder_state(pre.state_dict)
-        init_source = pre.source
-    else:
-        init_source = f"random (torch seed {seed})"
+    if exp.init != "pretrained":
+        return model, f"random (torch seed {seed})"
+    if spec.pretrained is None:
+        raise NotTrainable(
+            f"pre-trained weights not available: no offline source for {exp.model} "
+            "(NeMo's SLURP checkpoint is not on PyPI)"
+        )
+    try:
+        pre = load_whisper_encoder(spec.pretrained)
+    except WeightsUnavailable as err:
+        tried = ", ".join(source.split(" [")[0] for source, _ in err.attempts)
+        raise NotTrainable(
+            f"weights not available offline (Whisper {spec.pretrained}; tried: {tried})"
+        ) from err
+    model.load_encoder_state(pre.state_dict)
+    return model, pre.source
+
+
+def fit(
+    exp: Experiment,
+    profile: Profile,
+    seed: int,
+    ws: Workspace,
+    model: nn.Module,
+    *,
+    prefix_cache: Path,
+    checkpoint: Path | None = None,
+    desc: str = "",
+) -> tuple[Outcome, Schedule]:
+    """Train ``model`` on the row's schedule (``schedule_for``), selecting on the validation
+    split; the same recipe for table rows (``train_row``) and learning-rate tuning."""
+    corpus = ws.corpus(exp.dataset)
     schedule = schedule_for(exp, profile)
     distills = any(p.kind == "distill" for p in schedule.phases)
     projector = None
@@ -288,29 +182,53 @@ def train_row(
         torch.manual_seed(seed)
         projector = FeatureProjector(model.feature_dim, t.shape[1])
     inputs = tuple(getattr(model, "inputs", ("mel",)))
-    train = ws.data(exp.dataset, "train", teacher=distills, inputs=inputs)
-    valid = ws.data(exp.dataset, "valid", inputs=inputs)
-    test = ws.data(exp.dataset, "test", inputs=inputs)
-    artifacts: dict[str, str] = {}
-    device = pick_device(profile.device)
-    precision = training_precision(profile)
-    identity = row_identity(exp, profile, corpus.fingerprint, n_classes)
-    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
     outcome = run_schedule(
         model,
         schedule,
-        train,
-        valid,
+        ws.data(exp.dataset, "train", teacher=distills, inputs=inputs),
+        ws.data(exp.dataset, "valid", inputs=inputs),
         seed=seed,
         batch_size=profile.batch_size,
         distill=DistillConfig(alpha=profile.alpha),
         projector=projector,
+        checkpoint=checkpoint,
+        prefix_cache=prefix_cache,
+        identity=row_identity(exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision),
+        desc=desc,
+        device=ws.device,
+        precision=ws.precision,
+    )
+    return outcome, schedule
+
+
+def train_row(
+    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
+) -> RowOutcome:
+    """Train ``exp`` and measure accuracy / F1 on the test split.
+
+    A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
+    available offline).
+    """
+    corpus = ws.corpus(exp.dataset)
+    n_classes = len(corpus.intents)
+    try:
+        model, init_source = initial_model(exp, profile, seed, n_classes)
+    except NotTrainable as why:
+        return not_trainable(str(why))
+    notes: dict[str, str] = {}
+    artifacts: dict[str, str] = {}
+    device, precision = ws.device, ws.precision
+    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
+    test = ws.data(exp.dataset, "test", inputs=tuple(getattr(model, "inputs", ("mel",))))
+    outcome, schedule = fit(
+        exp,
+        profile,
+        seed,
+        ws,
+        model,
         checkpoint=work / "checkpoints" / profile.name / f"{run_id}.pt",
         prefix_cache=work / "prefix" / profile.name,
-        identity=identity,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
-        device=device,
-        precision=precision,
     )
     model, quantizer = outcome.model, outcome.quantizer
     metrics: dict[str, float] = {}

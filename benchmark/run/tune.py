@@ -4,7 +4,7 @@
 optimizer of the distillation phases, then (from the best distilled model, through the prefix
 cache) each candidate of the quantization phases under 16-bit MCT, and writes the validation
 accuracy of every candidate to ``reports/tuning-<profile>.md`` / ``.json``. Test data is never
-read. The chosen settings are then written into the profile by hand (``benchmark/experiments.py``,
+read. The chosen settings are then written into the profile by hand (``benchmark/profiles.py``,
 ``Profile.budget.distill_optim`` / ``quant_optim``), citing this report, which names the commit it was
 made with. A one-seed grid: enough to avoid a bad setting, not to rank close ones.
 """
@@ -16,14 +16,12 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
-from benchmark.experiments import Experiment, Profile
-from benchmark.provenance import provenance
-from benchmark.training import Workspace, row_identity, schedule_for, training_precision
-from quads.distill import DistillConfig, FeatureProjector
-from quads.mct import run_schedule
-from quads.train import OptimConfig, pick_device
+from benchmark.profiles import Profile
+from benchmark.rows import Experiment
+from benchmark.run.provenance import provenance
+from benchmark.run.recipe import fit, initial_model, schedule_for
+from benchmark.run.workspace import Workspace
+from quads.train import OptimConfig
 
 # Candidates (adam unless named): the profile's own setting is always tried too.
 DISTILL_CANDIDATES = (
@@ -50,32 +48,16 @@ def _valid_accuracy(
     exp: Experiment, profile: Profile, ws: Workspace, seed: int, work: Path
 ) -> tuple[float, list[dict[str, float]]]:
     """Best validation accuracy over the schedule's final phase, and the epoch history."""
-    from baselines.registry import build_model, get_model_spec
-    from baselines.weights import load_whisper_encoder
-
-    corpus = ws.corpus(exp.dataset)
-    n_classes = len(corpus.intents)
-    torch.manual_seed(seed)
-    model = build_model(exp.model, n_classes, profile.n_frames)
-    model.load_encoder_state(load_whisper_encoder(get_model_spec(exp.model).pretrained).state_dict)
-    teacher = ws.teacher_features(exp.dataset)
-    torch.manual_seed(seed)
-    projector = FeatureProjector(model.feature_dim, teacher.shape[1])
-    schedule = schedule_for(exp, profile)
-    out = run_schedule(
+    n_classes = len(ws.corpus(exp.dataset).intents)
+    model, _ = initial_model(exp, profile, seed, n_classes)
+    out, _ = fit(
+        exp,
+        profile,
+        seed,
+        ws,
         model,
-        schedule,
-        ws.data(exp.dataset, "train", teacher=True),
-        ws.data(exp.dataset, "valid"),
-        seed=seed,
-        batch_size=profile.batch_size,
-        distill=DistillConfig(alpha=profile.alpha),
-        projector=projector,
         prefix_cache=work / "prefix" / f"tune-{profile.name}",
-        identity=row_identity(exp, profile, corpus.fingerprint, n_classes),
-        desc=f"tune {exp.dataset} {schedule.name}",
-        device=pick_device(profile.device),
-        precision=training_precision(profile),
+        desc=f"tune {exp.dataset} {schedule_for(exp, profile).name}",
     )
     return out.best_valid_accuracy, out.history
 

@@ -1,89 +1,12 @@
-"""Every table row as a frozen dataclass, and the run profiles (smoke / cpu / paper)."""
+"""The run profiles (smoke / cpu / paper): how big a run is, as frozen dataclasses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchmark.paper import DATASETS, TABLE1_ROWS, TABLE2_ROWS
+from benchmark.rows import CLAIM_ROWS, Experiment
 from quads.mct import Budget
 from quads.train import OptimConfig
-
-BIT_LENGTHS = (32, 16, 8, 4)  # 32 = float: no quantization
-# Our control rows (not in the paper): k-means post-training quantization of the distilled float
-# student (no retraining), so the pure quantization error sits beside MCT's
-PTQ_ROW = "PTQ control (ours)"
-PTQ_BITS = (16, 8, 4)
-# rows whose numbers carry the paper's claims about QUADS: they run every seed of the profile
-CLAIM_ROWS = ("QUADS", PTQ_ROW)
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """One row of one table on one dataset (the unit a result file describes)."""
-
-    table: str  # "table1" | "table2"
-    row: str  # the paper's row label, e.g. "Whisper (base)" or "QUADS"
-    dataset: str  # the paper's dataset this row is reported under: "SLURP" | "FSC"
-    model: str  # baselines registry name
-    bits: int = 32
-    init: str = "pretrained"  # "pretrained" | "random"
-    # "finetune" | "Distillation" | "Quantization after Distillation" | "MCT" | "PTQ"
-    strategy: str = "finetune"
-
-    @property
-    def slug(self) -> str:
-        clean = "".join(ch if ch.isalnum() else "-" for ch in self.row.lower()).strip("-")
-        while "--" in clean:
-            clean = clean.replace("--", "-")
-        strategy = "".join(w[0] for w in self.strategy.split()).lower()
-        return f"{clean}-{self.bits}b-{self.init}-{strategy}"
-
-
-# Table 1 rows: paper label -> (model, init, strategy)
-_TABLE1_MODELS: dict[str, tuple[str, str, str]] = {
-    "CTL_pt": ("ctl", "pretrained", "finetune"),
-    "CTL": ("ctl", "random", "finetune"),
-    "Whisper (large)": ("whisper-large", "pretrained", "finetune"),
-    "Whisper (small)": ("whisper-small", "pretrained", "finetune"),
-    "Whisper (base)": ("whisper-base", "pretrained", "finetune"),
-    "Prosody": ("prosody", "pretrained", "finetune"),
-    "Prosody + Distillation": ("prosody-distill", "pretrained", "finetune"),
-    "QUADS": ("whisper-tiny", "pretrained", "MCT"),
-}
-assert tuple(_TABLE1_MODELS) == TABLE1_ROWS
-
-
-def table1_experiments() -> tuple[Experiment, ...]:
-    """Table 1 in the paper's order: each row on SLURP and FSC; QUADS at 32/16/8/4 bits.
-
-    QUADS at 32 bits is the distilled float student (MCT without quantization phases). The
-    ``PTQ_ROW`` control rows follow, marked as ours.
-    """
-    out = []
-    for row, (model, init, strategy) in _TABLE1_MODELS.items():
-        for bits in BIT_LENGTHS if row == "QUADS" else (32,):
-            for ds in DATASETS:
-                out.append(Experiment("table1", row, ds, model, bits, init, strategy))
-    for bits in PTQ_BITS:
-        for ds in DATASETS:
-            out.append(Experiment("table1", PTQ_ROW, ds, "whisper-tiny", bits, "pretrained", "PTQ"))
-    return tuple(out)
-
-
-def table2_experiments() -> tuple[Experiment, ...]:
-    """Table 2: random vs pre-trained init x Distillation / QaD / MCT at 16 bits, MCT at 4 bits."""
-    return tuple(
-        Experiment("table2", "QUADS", ds, "whisper-tiny", bits, init, strategy)
-        for (init, bits, strategy) in TABLE2_ROWS
-        for ds in DATASETS
-    )
-
-
-def experiments(table: str) -> tuple[Experiment, ...]:
-    tables = {"table1": table1_experiments, "table2": table2_experiments}
-    if table not in tables:
-        raise ValueError(f"unknown table {table!r}; known: {', '.join(tables)}")
-    return tables[table]()
 
 
 @dataclass(frozen=True)
@@ -93,7 +16,7 @@ class Profile:
     name: str
     description: str
     corpora: dict[str, str] = field(default_factory=dict)  # paper dataset -> corpus name
-    # generation settings of synthetic corpora (None: benchmark.data.synthetic.DEFAULT_CONFIGS)
+    # generation settings of synthetic corpora (None: benchmark.data.synthetic_plan.DEFAULT_CONFIGS)
     synthetic: dict[str, object] = field(default_factory=dict)  # corpus name -> SyntheticConfig
     n_frames: int = 300  # input length in 10 ms frames (3 s); the paper uses 3000 (30 s)
     energy_seconds: float = 2.0  # minimum inference time per energy measurement

@@ -28,7 +28,6 @@ class Efficiency:
     gmacs_30s: float  # fvcore, one utterance at 80 x 3000 (the paper's setting)
     gmacs_30s_check: float  # FlopCounterMode cross-check (no layer_norm), same input
     gmacs_run: float  # fvcore at the run's input length
-    run_frames: int
     energy: EnergyMeasurement | None  # inference at the run's input length, batch 1
 
 
@@ -60,4 +59,4 @@ def measure_efficiency(
 
         infer()  # warm-up outside the measurement
         energy = measure_energy(infer, min_seconds=energy_seconds)
-    return Efficiency(params, gmacs_30s, check, gmacs_run, n_frames, energy)
+    return Efficiency(params, gmacs_30s, check, gmacs_run, energy)

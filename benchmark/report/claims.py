@@ -1,6 +1,6 @@
 """The paper's claims, one by one, checked against measured cells, with noise margins.
 
-Each claim is a pure function of report cells (``benchmark.report.Cell``); the paper's own numbers
+Each claim is a pure function of report cells (``benchmark.report.cells.Cell``); the paper's own numbers
 are quoted in the claim's text, the verdict uses only measured values. A verdict is one of
 ``held``, ``not held``, ``inconclusive`` or ``not measurable``. Each claim gets a sub-verdict per
 dataset (SLURP, FSC); they combine as: any not held -> not held; else any inconclusive ->
@@ -28,8 +28,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from benchmark.experiments import PTQ_ROW as PTQ
 from benchmark.paper import DATASETS, TABLE1_ROWS
+from benchmark.rows import PTQ_ROW as PTQ
 
 HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURABLE = "held", "not held", "inconclusive", "not measurable"
 WHERE_MEASURED = "where measured"

@@ -1,0 +1,2 @@
+"""Reports: result files -> Markdown tables, cells, claims, deviations, figure; the speed
+benchmarks' report."""

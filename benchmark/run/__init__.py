@@ -1,0 +1,2 @@
+"""Running table rows: runner, workspace, recipe, tune, results, efficiency, provenance,
+reference."""

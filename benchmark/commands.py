@@ -30,6 +30,14 @@ def _data_roots(args: argparse.Namespace) -> dict[str, str]:
     return roots
 
 
+def _announce(md: Path, js: Path, show: bool, detail: str = "") -> int:
+    """Where a report landed (and its Markdown, with ``--print``); the exit code 0."""
+    print(f"report: {md}{detail}\ndata:   {js}")
+    if show:
+        print(md.read_text())
+    return 0
+
+
 def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
     from benchmark.report.tables import write_report
@@ -44,10 +52,7 @@ def _reference_only(args: argparse.Namespace) -> int:
             f"{profile.name!r}; run without --reference-only to train"
         )
     md, js = write_report(args.table, results, profile.name, REFERENCE_DIR)
-    print(f"reference report: {md} ({len(results)} result files, nothing trained)\ndata: {js}")
-    if args.print:
-        print(md.read_text())
-    return 0
+    return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -74,10 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
     md, js = run_table(args.table, options)
-    print(f"report: {md}\ndata:   {js}")
-    if args.print:
-        print(md.read_text())
-    return 0
+    return _announce(md, js, args.print)
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -87,9 +89,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     ws = Workspace(profile, _data_roots(args), args.cache_dir)
     md, js = tune(profile, tuple(args.datasets), ws, args.out or Path("reports"))
-    print(f"report: {md}\ndata:   {js}")
-    print(md.read_text())
-    return 0
+    return _announce(md, js, show=True)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -106,10 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         else read_results(REFERENCE_DIR / "results", profile.name, args.table)
     )
     md, js = write_report(args.table, results, profile.name, out, reference=reference)
-    print(f"report: {md} ({len(results)} result files)\ndata:   {js}")
-    if args.print:
-        print(md.read_text())
-    return 0
+    return _announce(md, js, args.print, f" ({len(results)} result files)")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

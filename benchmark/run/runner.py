@@ -194,7 +194,6 @@ def run_table(
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
     started = time.perf_counter()
-    step_seconds = calibrate() if options.as_reference else None
     ws = Workspace(profile, options.data_roots, options.cache_dir)
     todo, done = [], 0
     for exp in exps:
@@ -209,6 +208,8 @@ def run_table(
             else:
                 todo.append((exp, seed, path))
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
+    # the reference machine's yardstick, measured before training while the machine is quiet
+    step_seconds = calibrate() if options.as_reference and todo else None
     reference = (
         []
         if options.as_reference

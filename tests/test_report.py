@@ -156,3 +156,17 @@ def test_figure_is_byte_identical_across_renders(tmp_path):
     a = write_figure(cells, tmp_path / "a.png").read_bytes()
     b = write_figure(cells, tmp_path / "b.png").read_bytes()
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_result_file_edited_by_hand_is_refused_by_name(tmp_path):
+    exp = table1_experiments()[0]
+    path = result_path(tmp_path, exp, "smoke", 0)
+    write_result(path, _result(exp, 0, accuracy=50.0, f1=40.0))
+    data = json.loads(path.read_text())
+    data["metrics"]["f1"] = 99.0  # a "better" number typed in by hand
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    with pytest.raises(ValueError, match=f"{path}.*checksum"):
+        read_result(path)
+    data["metrics"]["f1"] = 40.0  # the original content in another layout reads again
+    path.write_text(json.dumps(data))
+    assert read_result(path).metrics["f1"] == 40.0

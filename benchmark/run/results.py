@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 from benchmark.data.cache import atomic_write
 from benchmark.rows import Experiment
 
-SCHEMA = 1
+# 2: a "checksum" (``content_checksum``) over the rest of the file, so a hand edit is detected
+SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,16 @@ class Result:
     def from_json(cls, d: dict[str, object]) -> Result:
         exp = dict(d["experiment"])
         exp.pop("needs", None)  # an unused field of older result files
-        fields = {k: v for k, v in d.items() if k not in ("schema", "experiment")}
+        fields = {k: v for k, v in d.items() if k not in ("schema", "experiment", "checksum")}
         return cls(experiment=Experiment(**exp), **fields)
+
+
+def content_checksum(d: dict[str, object]) -> str:
+    """sha256 of a result's JSON content without its "checksum" key (key order and layout do
+    not matter: it hashes the canonical form)."""
+    body = {k: v for k, v in d.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def result_path(results_dir: Path, exp: Experiment, profile: str, seed: int) -> Path:
@@ -52,6 +62,8 @@ def write_result(path: Path, result: Result) -> None:
     point leaves either no file or a complete one (temp files end in .tmp and are never read).
     """
     d = result.to_json()
+    d = json.loads(json.dumps(d))  # the form it has once read back (tuples -> lists)
+    d["checksum"] = content_checksum(d)
     # one line per id list, not one line per id
     lists = {k: json.dumps(v) for k, v in d.pop("predictions").items()}
     d["predictions"] = {k: f"@@{k}@@" for k in lists}
@@ -71,7 +83,15 @@ def read_result(path: Path) -> Result:
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"unreadable result file {path}: {err}") from err
     if data.get("schema") != SCHEMA:
-        raise ValueError(f"result file {path} has schema {data.get('schema')!r}, expected {SCHEMA}")
+        raise ValueError(
+            f"result file {path} has schema {data.get('schema')!r}, expected {SCHEMA} "
+            "(written by another version of the harness: run again to recompute it)"
+        )
+    if data.get("checksum") != content_checksum(data):
+        raise ValueError(
+            f"result file {path} does not match its checksum: it was edited after the harness "
+            "wrote it (delete it to recompute the run)"
+        )
     return Result.from_json(data)
 
 

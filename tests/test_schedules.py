@@ -47,6 +47,21 @@ def test_claim_rows_run_every_seed_and_baselines_their_own():
     p = PROFILES["cpu"]
     assert len(p.seeds) >= 3
     for e in table1_experiments():
+        if p.untrained_reason(e):  # efficiency only (CTL): one run, nothing depends on the seed
+            assert p.seeds_for(e) == p.seeds[:1], e.row
+            continue
         expected = p.seeds if e.row in ("QUADS", PTQ_ROW) else p.baseline_seeds
         assert p.seeds_for(e) == expected, e.row
-    assert all(p.seeds_for(e) == p.seeds for e in table2_experiments())
+    trained = [e for e in table2_experiments() if not p.untrained_reason(e)]
+    assert trained and all(p.seeds_for(e) == p.seeds for e in trained)
+
+
+def test_cpu_trains_every_pretrained_table2_row_and_random_distillation_only():
+    cpu, paper = PROFILES["cpu"], PROFILES["paper"]
+    untrained = {(e.init, e.strategy) for e in table2_experiments() if cpu.untrained_reason(e)}
+    assert untrained == {("random", "Quantization after Distillation"), ("random", "MCT")}
+    random_mct = [e for e in table2_experiments() if (e.init, e.strategy) == ("random", "MCT")]
+    assert "chance" in cpu.untrained_reason(random_mct[0])
+    # the paper profile trains every row
+    rows = table1_experiments() + table2_experiments()
+    assert not [e for e in rows if paper.untrained_reason(e)]

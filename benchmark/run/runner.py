@@ -80,7 +80,7 @@ def experiment_config(
     settings["precision"] = precision
     if not settings["synthetic"]:
         settings.pop("synthetic")
-    trained = exp.model not in profile.efficiency_only
+    trained = profile.untrained_reason(exp) is None
     config = {
         "profile": settings,
         "corpus_fingerprint": corpus_fingerprint,
@@ -124,8 +124,8 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
             )
     else:
         notes["energy_j"] = "not measured: energy measurement disabled in this profile"
-    if exp.model in profile.efficiency_only:
-        why = profile.efficiency_only[exp.model]
+    why = profile.untrained_reason(exp)
+    if why:
         outcome = RowOutcome(notes={"accuracy": why, "f1": why})
     else:
         outcome = train_row(exp, profile, seed, ws, ws.cache / "runs")

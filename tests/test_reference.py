@@ -175,3 +175,17 @@ def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch):
     assert "## Agreement with the reference" in md.read_text()
     with pytest.raises(ValueError, match="committed reference"):
         run_table("table1", RunOptions(profile=profile, out_dir=reference, reference_dir=reference))
+
+
+def test_the_progress_bar_never_counts_past_its_total(capsys):
+    from benchmark.run.reference import Estimate
+    from benchmark.run.runner import progress_bar
+
+    # three runs of 0.6 s: each rounds up to 1, the rounded sum (2) would be passed
+    est = Estimate(seconds=1.8, per_run=(0.6, 0.6, 0.6), scale=1.0, known=3)
+    bar, steps = progress_bar("t", est, 3)
+    for step in steps:
+        bar.update(step)
+    bar.close()
+    assert bar.n == bar.total == 3
+    assert "3/3 est. s" in capsys.readouterr().err

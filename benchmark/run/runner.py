@@ -183,6 +183,24 @@ def _plan_lines(table: str, todo: list, est, calibration: dict | None) -> list[s
     return lines
 
 
+def progress_bar(desc: str, est, n_runs: int) -> tuple[tqdm, list[int]]:
+    """A bar counting estimated seconds (an ETA that weighs long and short runs), else runs, and
+    the step to add after each run.
+
+    Steps are whole estimated seconds per run and the total is their sum, so the count never
+    passes the total (tqdm drops a total that the count exceeds, and a format using it fails)."""
+    if est is None:
+        return tqdm(total=n_runs, desc=desc, unit="run"), [1] * n_runs
+    steps = [round(s) for s in est.per_run]
+    bar = tqdm(
+        total=sum(steps),
+        desc=desc,
+        unit="s",
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]",
+    )
+    return bar, steps
+
+
 def run_table(
     table: str, options: RunOptions, log: Callable[[str], None] = print
 ) -> tuple[Path, Path]:
@@ -223,17 +241,7 @@ def run_table(
     if todo:
         for line in _plan_lines(table, todo, est, calibration):
             log(line)
-    # progress in estimated seconds (an ETA that weighs long and short runs), else in runs
-    bar = (
-        tqdm(
-            total=round(est.seconds),
-            desc=table,
-            unit="s",
-            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]",
-        )
-        if est
-        else tqdm(total=len(todo), desc=table, unit="run")
-    )
+    bar, steps = progress_bar(table, est, len(todo))
     trained_seconds = 0.0
     for i, (exp, seed, path) in enumerate(todo):
         tqdm.write(
@@ -242,7 +250,7 @@ def run_table(
         result = run_experiment(exp, profile, seed, ws)
         write_result(path, result)
         trained_seconds += result.wall_seconds
-        bar.update(round(est.per_run[i]) if est else 1)
+        bar.update(steps[i])
     bar.close()
     for ds in sorted({e.dataset for e in exps}):
         notes = ws.data_notes(ds)

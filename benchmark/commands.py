@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
+from benchmark.arguments import check_device, check_seeds
+from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
 from benchmark.rows import experiments
 
@@ -42,16 +45,17 @@ def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
     from benchmark.report.tables import write_report
     from benchmark.run.reference import REFERENCE_DIR
-    from benchmark.run.results import read_results
+    from benchmark.run.results import scan_results
 
     profile = get_profile(args.profile)
-    results = read_results(REFERENCE_DIR / "results", profile.name, args.table)
+    scan = scan_results(REFERENCE_DIR / "results", profile.name, args.table)
+    results = scan.results
     if not results:
         raise ValueError(
             f"the reference ({REFERENCE_DIR}) has no {args.table} results for profile "
             f"{profile.name!r}; run without --reference-only to train"
         )
-    md, js = write_report(args.table, results, profile.name, REFERENCE_DIR)
+    md, js = write_report(args.table, results, profile.name, REFERENCE_DIR, excluded=scan.excluded)
     return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
@@ -62,6 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.reference_only:
         return _reference_only(args)
     profile = get_profile(args.profile)
+    seeds = check_seeds(args.seeds or ())
+    if args.device:
+        check_device(args.device)
     overrides = {k: getattr(args, k) for k in ("precision", "device") if getattr(args, k)}
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
@@ -69,9 +76,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         profile=profile,
         out_dir=out,
-        seeds=tuple(args.seeds),
-        rows=tuple(args.rows) if args.rows else None,
-        datasets=tuple(args.datasets),
+        seeds=seeds,
+        rows=tuple(dict.fromkeys(args.rows)) if args.rows else None,
+        datasets=tuple(dict.fromkeys(args.datasets or DATASETS)),
         data_roots=_data_roots(args),
         cache_dir=args.cache_dir,
         force=args.force,
@@ -95,17 +102,22 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
     from benchmark.run.reference import REFERENCE_DIR, is_inside
-    from benchmark.run.results import read_results
+    from benchmark.run.results import read_results, scan_results
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
-    results = read_results(out / "results", profile.name, args.table)
+    scan = scan_results(out / "results", profile.name, args.table)
+    results = scan.results
+    for line in scan.excluded:
+        print(f"excluded from the report: {line}", file=sys.stderr)
     reference = (
         None
         if is_inside(out, REFERENCE_DIR)
         else read_results(REFERENCE_DIR / "results", profile.name, args.table)
     )
-    md, js = write_report(args.table, results, profile.name, out, reference=reference)
+    md, js = write_report(
+        args.table, results, profile.name, out, reference=reference, excluded=scan.excluded
+    )
     return _announce(md, js, args.print, f" ({len(results)} result files)")
 
 

@@ -360,17 +360,30 @@ def write_report(
     profile: str,
     out_dir: Path,
     reference: Sequence[Result] | None = None,
+    excluded: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths.
 
     ``reference``: the committed reference's results of the same table and profile, shown beside
-    ours with a per-cell agreement mark and an "Agreement with the reference" section."""
+    ours with a per-cell agreement mark and an "Agreement with the reference" section.
+    ``excluded``: result files left out (``results.scan_results``), listed at the end."""
     results = list(results)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
         raise ValueError(f"no renderer for {table!r}; known: {', '.join(renderers)}")
     comparison = Comparison(table, reference) if reference else None
     markdown, cells = renderers[table](results, profile, comparison)
+    if excluded:
+        markdown += "\n".join(
+            [
+                "## Excluded result files",
+                "",
+                "Left out of every table above (fix or delete them, then render again):",
+                "",
+                *(f"- {line}" for line in excluded),
+                "",
+            ]
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out_dir / f"{table}.md", out_dir / f"{table}.json"
     md_path.write_text(markdown)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -77,14 +79,21 @@ def write_result(path: Path, result: Result) -> None:
         raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
 
 
-def read_result(path: Path) -> Result:
+def read_result(path: Path, results_dir: Path | None = None) -> Result:
+    """Read and validate one result file; ``ValueError`` naming it when it cannot be trusted:
+    unreadable, another schema, a checksum mismatch (edited by hand), wrong keys or types
+    (``result_schema.check_result_json``), or, given ``results_dir``, a run other than the one its
+    path names (``result_schema.check_result_path``: a copy or a file moved to another seed)."""
+    from benchmark.run.result_schema import check_result_json, check_result_path
+
     try:
         data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"unreadable result file {path}: {err}") from err
-    if data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
         raise ValueError(
-            f"result file {path} has schema {data.get('schema')!r}, expected {SCHEMA} "
+            f"result file {path} has schema {schema!r}, expected {SCHEMA} "
             "(written by another version of the harness: run again to recompute it)"
         )
     if data.get("checksum") != content_checksum(data):
@@ -92,12 +101,49 @@ def read_result(path: Path) -> Result:
             f"result file {path} does not match its checksum: it was edited after the harness "
             "wrote it (delete it to recompute the run)"
         )
-    return Result.from_json(data)
+    check_result_json(data, path)
+    result = Result.from_json(data)
+    if results_dir is not None:
+        expected = result_path(results_dir, result.experiment, result.profile, result.seed)
+        check_result_path(path, expected, result.experiment)
+    return result
 
 
-def read_results(results_dir: Path, profile: str, table: str) -> list[Result]:
-    """Every complete result of one table and profile, in a stable (path) order."""
+@dataclass(frozen=True)
+class ResultScan:
+    """The result files of one table and profile: those read, and those left out with why."""
+
+    results: list[Result]
+    excluded: list[str]  # one line per file left out, naming it and the reason
+
+
+def scan_results(results_dir: Path, profile: str, table: str) -> ResultScan:
+    """Every valid result of one table and profile, in a stable (path) order. Only files named
+    as the harness names them are read (``<slug>-seed<N>.json``); any other ``.json`` file and
+    every file ``read_result`` refuses is left out and listed in ``excluded``."""
     folder = results_dir / profile / table
+    results: list[Result] = []
+    excluded: list[str] = []
     if not folder.is_dir():
-        return []
-    return [read_result(p) for p in sorted(folder.rglob("*.json"))]
+        return ResultScan(results, excluded)
+    for p in sorted(folder.rglob("*.json")):
+        try:
+            results.append(read_result(p, results_dir))
+        except ValueError as err:
+            excluded.append(str(err))
+    return ResultScan(results, excluded)
+
+
+def read_results(
+    results_dir: Path, profile: str, table: str, log: Callable[[str], None] | None = None
+) -> list[Result]:
+    """The valid results of one table and profile (``scan_results``); each file left out is
+    reported through ``log`` (default: one line on stderr)."""
+    scan = scan_results(results_dir, profile, table)
+    for line in scan.excluded:
+        (log or _stderr)(f"excluded: {line}")
+    return scan.results
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmark.data.integrity import exported_model_problem
 from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
@@ -27,7 +28,14 @@ from benchmark.run.reference import (
     read_calibration,
     write_calibration,
 )
-from benchmark.run.results import Result, read_result, read_results, result_path, write_result
+from benchmark.run.results import (
+    Result,
+    read_result,
+    read_results,
+    result_path,
+    scan_results,
+    write_result,
+)
 from benchmark.run.workspace import Workspace
 
 
@@ -148,14 +156,28 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     )
 
 
-def _is_current(path: Path, config: dict[str, object]) -> bool:
+def _is_current(
+    path: Path, config: dict[str, object], results_dir: Path, log: Callable[[str], None] = print
+) -> bool:
+    """Whether the result file at ``path`` is complete and made with ``config``. A file that
+    cannot be trusted (``read_result`` refuses it) or whose exported model is damaged
+    (``exported_model_problem``) is recomputed, with one line naming it."""
     if not path.exists():
         return False
     try:
-        stored = read_result(path)
-    except ValueError:
+        stored = read_result(path, results_dir)
+    except ValueError as err:
+        log(f"recomputing: {err}")
         return False
-    return stored.config == config
+    if stored.config != config:
+        return False
+    model = stored.artifacts.get("model")
+    # a deleted model file leaves the measurement valid; a damaged one means the run broke
+    problem = exported_model_problem(Path(model)) if model and Path(model).exists() else None
+    if problem:
+        log(f"recomputing: the exported model of result file {path} is damaged: {problem}")
+        return False
+    return True
 
 
 def _plan_lines(table: str, todo: list, est, calibration: dict | None) -> list[str]:
@@ -221,7 +243,7 @@ def run_table(
         )
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
-            if not options.force and _is_current(path, config):
+            if not options.force and _is_current(path, config, options.results_dir, log):
                 done += 1
             else:
                 todo.append((exp, seed, path))
@@ -266,5 +288,14 @@ def run_table(
     if options.as_reference and todo:
         setup = time.perf_counter() - started - trained_seconds
         write_calibration(step_seconds, table, setup, options.reference_dir)
-    results = read_results(options.results_dir, profile.name, table)
-    return write_report(table, results, profile.name, options.out_dir, reference=reference)
+    scan = scan_results(options.results_dir, profile.name, table)
+    for line in scan.excluded:
+        log(f"excluded from the report: {line}")
+    return write_report(
+        table,
+        scan.results,
+        profile.name,
+        options.out_dir,
+        reference=reference,
+        excluded=scan.excluded,
+    )

@@ -1,0 +1,96 @@
+"""What a result file must hold: its keys and their types, and the run its path names.
+
+``check_result_json`` validates a parsed result file (schema 2) before it becomes a ``Result``;
+``check_result_path`` checks that the run inside the file (experiment, profile, seed) is the run
+its path names, so a copy (``... (copy).json``) or a seed-0 file copied to the seed-1 path is
+refused. Both raise ``ValueError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+from benchmark.rows import Experiment, experiments
+
+_NUMBER = (int, float)
+
+# top-level key -> allowed types of its value (bool is excluded from int explicitly below)
+RESULT_KEYS: dict[str, tuple[type, ...]] = {
+    "schema": (int,),
+    "checksum": (str,),
+    "experiment": (dict,),
+    "profile": (str,),
+    "seed": (int,),
+    "corpus": (str,),
+    "metrics": (dict,),
+    "notes": (dict,),
+    "config": (dict,),
+    "provenance": (dict,),
+    "wall_seconds": _NUMBER,
+    "artifacts": (dict,),
+    "training": (dict,),
+    "data": (dict,),
+    "predictions": (dict,),
+}
+_EXPERIMENT_KEYS = {f.name: f.type for f in fields(Experiment)}
+
+
+def _is(value: object, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def check_result_json(data: object, path: Path) -> None:
+    """Raise ``ValueError`` naming ``path`` unless ``data`` has exactly the keys of a result file
+    with values of the right types (metrics numbers or null, notes and artifacts strings,
+    predictions lists of class ids)."""
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"result file {path} is malformed: {what} (delete it to recompute)")
+
+    if not isinstance(data, dict):
+        raise bad(f"a JSON {type(data).__name__}, not an object")
+    missing = sorted(set(RESULT_KEYS) - set(data))
+    unknown = sorted(set(data) - set(RESULT_KEYS))
+    if missing or unknown:
+        raise bad(f"missing keys {missing}, unknown keys {unknown}")
+    for key, types in RESULT_KEYS.items():
+        if not _is(data[key], types):
+            raise bad(f"{key!r} is a {type(data[key]).__name__}")
+    exp = {k: v for k, v in data["experiment"].items() if k != "needs"}  # older files' field
+    if set(exp) != set(_EXPERIMENT_KEYS):
+        raise bad(f"experiment has keys {sorted(exp)}, expected {sorted(_EXPERIMENT_KEYS)}")
+    for k, v in exp.items():
+        if not _is(v, (int,) if k == "bits" else (str,)):
+            raise bad(f"experiment {k!r} is a {type(v).__name__}")
+    if data["seed"] < 0:
+        raise bad(f"seed {data['seed']} is negative")
+    for k, v in data["metrics"].items():
+        if v is not None and not _is(v, _NUMBER):
+            raise bad(f"metric {k!r} is a {type(v).__name__}")
+    for section in ("notes", "artifacts"):
+        for k, v in data[section].items():
+            if not isinstance(v, str):
+                raise bad(f"{section} {k!r} is a {type(v).__name__}")
+    for k, v in data["predictions"].items():
+        if not isinstance(v, list) or not all(_is(i, (int,)) for i in v):
+            raise bad(f"predictions {k!r} is not a list of class ids")
+    preds = data["predictions"]
+    if "truth" in preds and "pred" in preds and len(preds["truth"]) != len(preds["pred"]):
+        raise bad("predictions 'truth' and 'pred' differ in length")
+
+
+def check_result_path(path: Path, expected: Path, exp: Experiment) -> None:
+    """Raise ``ValueError`` unless ``path`` is where the harness writes the file's own run
+    (``expected``, from ``results.result_path``) and its experiment is a row of its table."""
+    if exp.table not in ("table1", "table2") or exp not in experiments(exp.table):
+        raise ValueError(
+            f"result file {path} holds an experiment that is no row of the harness "
+            f"({exp.row}, {exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}); delete it"
+        )
+    if Path(path).absolute() != Path(expected).absolute():
+        raise ValueError(
+            f"result file {path} holds the run of {expected.name} (row, dataset, bits, init, "
+            "strategy, seed or profile differ from its name): not the harness's file for this "
+            "path, so it is not used (delete it, or move it to its own name)"
+        )

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from benchmark.commands import TABLES, cmd_list, cmd_report, cmd_run, cmd_tune
-from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES
 from quads.train import PRECISIONS
 
@@ -26,9 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run (or resume) the rows of a table and write its report")
     _add_run_args(run)
-    run.add_argument("--rows", nargs="+", help="paper row labels, e.g. 'Whisper (base)' QUADS")
-    run.add_argument("--datasets", nargs="+", default=list(DATASETS), help="SLURP and/or FSC")
-    run.add_argument("--seeds", nargs="+", type=int, default=[], help="default: the profile's")
+    # repeated options add up (--rows QUADS --rows CTL = --rows QUADS CTL)
+    run.add_argument(
+        "--rows", nargs="+", action="extend", help="paper row labels, e.g. 'Whisper (base)' QUADS"
+    )
+    run.add_argument(
+        "--datasets", nargs="+", action="extend", help="SLURP and/or FSC (default: both)"
+    )
+    run.add_argument("--seeds", nargs="+", action="extend", type=int, help="default: the profile's")
     run.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
     run.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
     run.add_argument(

@@ -10,8 +10,11 @@ final phase.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from quads.checkfile import torch_file_problem
 from quads.distill import DistillConfig, FeatureProjector, distillation_loss
 from quads.mct import Schedule
 from quads.quantize import CodebookQuantizer, QuantConfig
@@ -127,7 +131,7 @@ def run_schedule(
         state.best, state.history = saved["best"], list(saved["history"])
 
     run_key = _phase_key(identity, schedule, len(schedule.phases), seed)
-    saved = load_checkpoint(checkpoint) if checkpoint else None
+    saved = _load(checkpoint, "checkpoint", log, desc) if checkpoint else None
     if saved is not None and saved.get("run_key") != run_key:
         log(f"{desc}: ignoring {checkpoint}: it was made by another configuration or schedule")
         saved = None
@@ -137,7 +141,8 @@ def run_schedule(
         log(f"{desc}: resumed at phase {state.phase + 1}, epoch {state.epoch}")
     elif prefix_cache is not None:
         for n in range(len(schedule.phases), 0, -1):
-            cached = load_checkpoint(prefix_cache / f"{_phase_key(identity, schedule, n, seed)}.pt")
+            key = _phase_key(identity, schedule, n, seed)
+            cached = _load(prefix_cache / f"{key}.pt", "prefix-cache entry", log, desc)
             if cached is not None:
                 restore(cached)
                 resumed = "prefix cache"
@@ -208,20 +213,56 @@ def run_schedule(
                 snap["run_key"] = run_key
                 snap["optimizer"] = optimizer.state_dict()
                 snap["scheduler"] = scheduler.state_dict() if scheduler is not None else None
-                save_checkpoint(checkpoint, snap)
+                _save(checkpoint, snap, "checkpoint")
         saved = None
         epoch_offset += phase.epochs
         state.phase += 1
         state.epoch = 0
         if prefix_cache is not None:
-            save_checkpoint(
-                prefix_cache / f"{_phase_key(identity, schedule, state.phase, seed)}.pt", snapshot()
-            )
+            key = _phase_key(identity, schedule, state.phase, seed)
+            _save(prefix_cache / f"{key}.pt", snapshot(), "prefix-cache entry")
     best_acc, best_epoch, best_state = state.best
     model.load_state_dict(best_state)
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return Outcome(model, quantizer, best_acc, best_epoch, state.history, resumed)
+
+
+def _load(path: Path, what: str, log: Callable[[str], None], desc: str) -> dict | None:
+    """A checkpoint or prefix-cache entry, or None when there is none; a damaged one (truncated,
+    overwritten: ``quads.checkfile``) is reported, deleted and recomputed, never resumed."""
+    if not path.exists():
+        return None
+    problem = torch_file_problem(path)
+    if problem is None:
+        try:
+            return load_checkpoint(path)
+        except (RuntimeError, EOFError, ValueError, AttributeError, ImportError) as err:
+            problem = f"unloadable ({err})"
+    log(f"{desc}: ignoring damaged {what} {path}: {problem}; recomputing")
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _save(path: Path, state: dict[str, object], what: str) -> None:
+    """``save_checkpoint``, its failures (a full disk: torch reports a RuntimeError) turned into
+    one ``OSError`` naming the file and what to do."""
+    try:
+        save_checkpoint(path, state)
+    except (OSError, RuntimeError) as err:
+        code = getattr(err, "errno", None) or errno.EIO
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = None
+        if free is not None and free < 64 * 2**20:  # < 64 MiB left: a checkpoint did not fit
+            code = errno.ENOSPC
+        raise OSError(
+            code,
+            f"cannot write {what} {path}: {os.strerror(code)} ({str(err).splitlines()[0]}); "
+            "free disk space or point QUADS_CACHE_DIR / --cache-dir at another disk, then run "
+            "again (it resumes)",
+        ) from err
 
 
 def _accuracy(

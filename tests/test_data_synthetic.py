@@ -174,7 +174,8 @@ def test_tiny_corpus_generates_deterministically_with_disjoint_speakers(tmp_path
     folder_a = corpus_dir("synthetic-fsc", TINY, tmp_path / "a")
     folder_b = corpus_dir("synthetic-fsc", TINY, tmp_path / "b")
     bytes_a, bytes_b = _tree_bytes(folder_a), _tree_bytes(folder_b)
-    assert len(bytes_a) == 12 + 3  # wavs + manifest, config, marker (timing file excluded)
+    # wavs + manifest, config, integrity record, marker (timing file excluded)
+    assert len(bytes_a) == 12 + 4
     assert bytes_a == bytes_b  # same config and seed -> same bytes
     assert [(u.uid, u.label, u.speaker, u.text) for u in a.utterances] == [
         (u.uid, u.label, u.speaker, u.text) for u in b.utterances

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from benchmark.data.audio import AudioError, read_audio_with_info
-from benchmark.data.cache import cache_subdir, new_temp_dir, publish_dir
+from benchmark.data.cache import atomic_write, cache_subdir, new_temp_dir, publish_dir
+from benchmark.data.integrity import cache_message, discard_dir, files_problem, record_files
 from benchmark.data.records import Corpus
 
 FEATURE_VERSION = 1  # bump when log_mel or the cache layout changes
@@ -225,6 +226,7 @@ def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: boo
         }
         shutil.rmtree(tmp / "build", ignore_errors=True)
         meta = {
+            "files": _dataset_files(tmp),
             "corpus": corpus.name,
             "fingerprint": corpus.fingerprint,
             "split": split,
@@ -244,6 +246,26 @@ def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: boo
         if bars:
             datasets.enable_progress_bars()
     publish_dir(tmp, final)
+
+
+def _dataset_files(folder: Path) -> dict[str, dict[str, object]]:
+    """Size and sha256 of every file of a cache's ``dataset/`` folder (``integrity``)."""
+    names = [p.relative_to(folder).as_posix() for p in (folder / "dataset").rglob("*")]
+    return record_files(folder, [n for n in names if (folder / n).is_file()])
+
+
+def _cache_problem(final: Path, n_frames: int, limit: int) -> tuple[str | None, bool]:
+    """(what is wrong with a published cache folder or None, whether it records its files).
+    Files are hashed when the split is read whole anyway (up to ``limit`` bytes), else only
+    their sizes are checked (a memory-mapped split is read batch by batch)."""
+    try:
+        meta = json.loads((final / "meta.json").read_text())
+        n = int(meta["notes"]["features"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        return f"{final / 'meta.json'} is unreadable ({err})", False
+    if "files" not in meta:
+        return None, False  # made before checksums were kept: checked by reading it
+    return files_problem(final, meta["files"], hashes=n * N_MELS * n_frames * 4 <= limit), True
 
 
 def _read(
@@ -286,6 +308,18 @@ def _read(
     )
 
 
+def _record_legacy(final: Path) -> None:
+    """Record the files of a cache made before checksums were kept, after it read back whole."""
+    meta = json.loads((final / "meta.json").read_text())
+    meta["files"] = _dataset_files(final)
+    with atomic_write(final / "meta.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    cache_message(
+        f"feature cache {final}: recorded the checksums of its files (made before "
+        "checksums were kept)"
+    )
+
+
 def load_features(
     corpus: Corpus,
     split: str,
@@ -306,14 +340,25 @@ def load_features(
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
     corpus.split(split)  # validates the split name
     final = feature_dir(corpus, split, n_frames, cache_dir)
-    from_cache = (final / "meta.json").is_file()
-    if not from_cache:
-        # one utterance at a time is a small op: on a shared machine, torch's thread pool makes
-        # log_mel many times slower (threads waiting on descheduled peers)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            _build(corpus, split, n_frames, final, progress)
-        finally:
-            torch.set_num_threads(threads)
-    return _read(final, corpus, split, n_frames, from_cache, in_memory_limit)
+    if final.exists():
+        problem, recorded = _cache_problem(final, n_frames, in_memory_limit)
+        if problem is None:
+            try:
+                fs = _read(final, corpus, split, n_frames, True, in_memory_limit)
+            except Exception as err:  # noqa: BLE001 - any failure to read a cache means rebuild
+                problem = f"unreadable ({type(err).__name__}: {str(err).splitlines()[0]})"
+            else:
+                if not recorded:
+                    _record_legacy(final)
+                return fs
+        cache_message(f"feature cache {final} is damaged: {problem}; rebuilding it")
+        discard_dir(final)
+    # one utterance at a time is a small op: on a shared machine, torch's thread pool makes
+    # log_mel many times slower (threads waiting on descheduled peers)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _build(corpus, split, n_frames, final, progress)
+    finally:
+        torch.set_num_threads(threads)
+    return _read(final, corpus, split, n_frames, False, in_memory_limit)

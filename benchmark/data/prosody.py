@@ -16,8 +16,9 @@ import torch
 from tqdm import tqdm
 
 from benchmark.data.audio import read_audio
-from benchmark.data.cache import atomic_write, cache_subdir
+from benchmark.data.cache import cache_subdir
 from benchmark.data.features import SAMPLE_RATE
+from benchmark.data.integrity import load_torch_cache, save_torch_cache
 from benchmark.data.prosody_features import prosodic_features
 from benchmark.data.records import Corpus
 
@@ -43,14 +44,14 @@ def load_prosody(
         / f"{corpus.name}-{corpus.fingerprint}"
         / f"{split}-f{n_frames}-v{PROSODY_VERSION}-{digest}.pt"
     )
-    if path.exists():
-        return torch.load(path).float()
+    cached = load_torch_cache(path, "cached prosodic features")
+    if cached is not None:
+        return cached.float()
     by_uid = {u.uid: u for u in corpus.split(split)}
     rows = []
     for uid in tqdm(uids, desc=f"prosody {corpus.name}/{split}", unit="utt", disable=not progress):
         utt = by_uid[uid]
         rows.append(prosodic_features(read_audio(utt.path, SAMPLE_RATE), SAMPLE_RATE, n_frames))
     feats = torch.from_numpy(np.stack(rows) if rows else np.zeros((0, 6, n_frames), np.float32))
-    with atomic_write(path) as tmp:
-        torch.save(feats.half(), tmp)
+    save_torch_cache(path, feats.half(), "cached prosodic features")
     return feats

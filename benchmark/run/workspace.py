@@ -11,7 +11,8 @@ import torch
 
 from baselines.weights import load_whisper_encoder
 from baselines.whisper import WhisperClassifier, encoder_dims
-from benchmark.data.cache import atomic_write, cache_root
+from benchmark.data.cache import cache_root
+from benchmark.data.integrity import load_torch_cache, save_torch_cache
 from benchmark.profiles import Profile
 from quads.distill import teacher_features
 from quads.train import TensorData, pick_device, resolve_precision
@@ -88,9 +89,8 @@ class Workspace:
                 / "teacher"
                 / f"{name}-{corpus.fingerprint}-{self.profile.n_frames}-{digest}.pt"
             )
-            if path.exists():
-                feats = torch.load(path)
-            else:
+            feats = load_torch_cache(path, "cached teacher features")
+            if feats is None:
                 pre = load_whisper_encoder(name)
                 size = name.split(".")[0].split("-")[0]
                 teacher = WhisperClassifier(
@@ -98,8 +98,7 @@ class Workspace:
                 )
                 teacher.load_encoder_state(pre.state_dict)
                 feats = teacher_features(teacher, fs.mel, device=self.device)
-                with atomic_write(path) as tmp:
-                    torch.save(feats, tmp)
+                save_torch_cache(path, feats, "cached teacher features")
             self._teacher[dataset] = feats
         return self._teacher[dataset]
 

@@ -3,41 +3,58 @@ prosodic feature file, checkpoint or prefix-cache entry is reported by name and 
 used; a full disk while checkpointing is one error naming the file."""
 
 import json
+import resource
 import shutil
-import subprocess
-import sys
-import textwrap
+import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from benchmark.data.audio import write_audio
 from benchmark.data.features import feature_dir, load_features
-from benchmark.data.integrity import load_torch_cache
+from benchmark.data.integrity import load_torch_cache, save_torch_cache
 from benchmark.data.prosody import load_prosody
 from benchmark.data.synthetic import (
     INTEGRITY,
     MANIFEST,
+    MARKER,
+    _write_integrity,
     corpus_dir,
     corpus_problem,
     load_synthetic,
 )
 from benchmark.data.synthetic_plan import SyntheticConfig
+from quads.engine import _save
 from quads.mct import distillation_only, finetune
 from tests.test_data_features import _corpus
 from tests.test_data_synthetic import FSC_INTENTS, TINY
 from tests.test_mct import FAST, _run
 
-REPO = Path(__file__).resolve().parent.parent
 SMALL = SyntheticConfig(**{**TINY.__dict__, "n_train_speakers": 1, "intents": FSC_INTENTS[:2]})
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """A tiny synthetic corpus generated once; each test damages its own copy."""
+    """A corpus folder laid out as ``_generate_here`` writes it (6 short wavs, manifest,
+    integrity record, marker), made by hand in milliseconds; each test damages its own copy."""
     cache = tmp_path_factory.mktemp("corpora")
-    corpus = load_synthetic("synthetic-fsc", SMALL, cache_dir=cache, progress=False)
-    return cache, corpus
+    folder = corpus_dir("synthetic-fsc", SMALL, cache)
+    rows = []
+    for i, split in enumerate(["train", "train", "valid", "valid", "test", "test"]):
+        audio = np.sin(np.arange(16000 + 800 * i) * 0.05 * (i + 1)).astype(np.float32) * 0.3
+        rel = f"wavs/{split}/{split}_{i}.wav"
+        write_audio(folder / rel, audio, 16000)
+        label = SMALL.label_space[i % 2]
+        rows.append(
+            {"uid": f"{split}_{i}", "path": rel, "label": label, "speaker": f"s{i // 2}",
+             "split": split, "text": label, "duration_s": round(len(audio) / 16000, 4)}
+        )  # fmt: skip
+    (folder / MANIFEST).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _write_integrity(folder, rows)
+    (folder / MARKER).write_text(f"{len(rows)} utterances\n")
+    return cache, load_synthetic("synthetic-fsc", SMALL, cache_dir=cache, progress=False)
 
 
 def _copy(generated, tmp_path) -> tuple[Path, Path]:
@@ -56,11 +73,13 @@ def test_deleted_manifest_lines_are_detected_and_the_corpus_regenerated(
     cache, folder = _copy(generated, tmp_path)
     lines = (folder / MANIFEST).read_text().splitlines(keepends=True)
     (folder / MANIFEST).write_text("".join(lines[:-2]))  # the test split shrinks
+    assert generated[1].counts()["test"] == 2
     corpus = load_synthetic("synthetic-fsc", SMALL, cache_dir=cache, progress=False)
-    assert corpus.fingerprint == generated[1].fingerprint
-    assert corpus.counts() == generated[1].counts()
     err = capsys.readouterr().err
     assert f"cached corpus {folder} is damaged" in err and MANIFEST in err
+    # generated again by espeak-ng (not the hand-made stand-in): whole, with its own record
+    assert corpus.counts()["test"] == 2 and corpus_problem(folder) is None
+    assert "speaker" in json.loads((folder / MANIFEST).read_text().splitlines()[0])
 
 
 def test_a_truncated_manifest_is_named(generated, tmp_path):
@@ -216,28 +235,26 @@ def test_a_damaged_prefix_cache_entry_is_recomputed(tmp_path, damage):
 
 
 def test_disk_full_while_checkpointing_is_one_error_naming_the_file(tmp_path):
-    # RLIMIT_FSIZE makes writes past 64 KiB fail (EFBIG), as a full disk fails with ENOSPC;
-    # torch reports either as a RuntimeError of its zip writer
-    script = textwrap.dedent(
-        f"""
-        import resource, signal, sys
-        sys.dont_write_bytecode = True
-        sys.path.insert(0, {str(REPO)!r})
-        import torch
-        from pathlib import Path
-        from quads.engine import _save
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
-        try:
-            _save(Path({str(tmp_path)!r}) / "ckpt.pt", {{"w": torch.zeros(100_000)}}, "checkpoint")
-        except OSError as err:
-            print("ERROR", err)
-            sys.exit(3)
-        """
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert proc.returncode == 3, proc.stdout + proc.stderr
-    out = proc.stdout.strip()
-    assert out.count("\n") == 0 and f"cannot write checkpoint {tmp_path / 'ckpt.pt'}" in out
-    assert "--cache-dir" in out
-    assert not list(tmp_path.glob("*.tmp"))
+    # RLIMIT_FSIZE (for the few lines below only) makes writes past 64 KiB fail with EFBIG, as a
+    # full disk fails with ENOSPC; torch reports either as a RuntimeError of its zip writer
+    big = {"w": torch.zeros(100_000)}
+    errors = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (65536, hard))
+    try:
+        for write in (
+            lambda: _save(tmp_path / "ckpt.pt", big, "checkpoint"),
+            lambda: save_torch_cache(tmp_path / "teacher.pt", big, "cached teacher features"),
+        ):
+            try:
+                write()
+            except OSError as err:
+                errors.append(str(err))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert len(errors) == 2 and all("\n" not in e and "--cache-dir" in e for e in errors)
+    assert f"cannot write checkpoint {tmp_path / 'ckpt.pt'}" in errors[0]
+    assert f"cannot write cached teacher features {tmp_path / 'teacher.pt'}" in errors[1]
+    assert not list(tmp_path.iterdir())  # no partial file, no temp file

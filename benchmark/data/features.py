@@ -9,7 +9,9 @@ the output is exactly (80, n_frames) (3000 frames = 30 s, Whisper's native input
 `load_features` computes a split's features once per (corpus fingerprint, split,
 n_frames, FEATURE_VERSION) and keeps them as a Hugging Face `datasets` folder
 (`save_to_disk`, float16 mel arrays + label ids + uids), built in a temporary folder and
-renamed when complete. Audio is read with soundfile (`read_audio`), not `datasets`'
+renamed when complete. ``meta.json`` records the size and sha256 of every file of the cache; a
+cache whose files no longer match (or that cannot be read) is reported by name and rebuilt
+(``benchmark.data.integrity``). Audio is read with soundfile (`read_audio`), not `datasets`'
 Audio feature (which needs torchcodec/FFmpeg).
 """
 

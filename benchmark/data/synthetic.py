@@ -9,8 +9,9 @@ made of other synthetic speech by voices that belong to no split.
 
 Output: `<cache_dir>/<name>-<config hash>/` (cache_dir defaults to `$QUADS_CACHE_DIR/corpora`,
 else `~/.cache/quads-repro/corpora`) with `wavs/<split>/<uid>.wav` (16 kHz mono
-PCM16), `manifest.jsonl` (one row per utterance), `config.json`, `generation.json`
-(timing) and the completion marker `COMPLETE`, written last. The folder is built under a
+PCM16), `manifest.jsonl` (one row per utterance), `config.json`, `integrity.json` (size and
+sha256 of the manifest and every wav, checked on every load: a damaged corpus is generated
+again), `generation.json` (timing) and the completion marker `COMPLETE`, written last. The folder is built under a
 temporary name and renamed when complete, so an interrupted generation restarts cleanly
 (it does not resume: espeak-ng's output depends on its call history within a process,
 so only an uninterrupted run in a fresh process is byte-reproducible). Generation runs

@@ -31,7 +31,6 @@ from benchmark.run.reference import (
 from benchmark.run.results import (
     Result,
     read_result,
-    read_results,
     result_path,
     scan_results,
     write_result,
@@ -250,11 +249,15 @@ def run_table(
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
     # the reference machine's yardstick, measured before training while the machine is quiet
     step_seconds = calibrate() if options.as_reference and todo else None
-    reference = (
-        []
-        if options.as_reference
-        else read_results(options.reference_dir / "results", profile.name, table)
-    )
+    reference = []
+    if not options.as_reference:
+        ref_scan = scan_results(options.reference_dir / "results", profile.name, table)
+        reference = ref_scan.results
+        if ref_scan.excluded:
+            log(
+                f"the reference's {len(ref_scan.excluded)} unusable result file(s) are left out "
+                f"of the comparison (first: {ref_scan.excluded[0]})"
+            )
     calibration = read_calibration(options.reference_dir) if reference else None
     est = None
     if todo and reference:

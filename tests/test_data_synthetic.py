@@ -2,10 +2,12 @@
 
 import itertools
 import json
+import shutil
 
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import TINY_FSC
 
 from benchmark.data.noise import colored_noise, loop_crop, mix_at_snr, speech_power
 from benchmark.data.phrases_fsc import FSC_INTENTS, FSC_PHRASES
@@ -38,17 +40,7 @@ _FSC_TRIPLES = (
     + [(a, "volume", "none") for a in ("increase", "decrease")]
 )  # fmt: skip
 
-TINY = SyntheticConfig(
-    kind="fsc",
-    n_train_speakers=2,
-    n_valid_speakers=1,
-    n_test_speakers=1,
-    utterances_per_intent=1,
-    intents=FSC_INTENTS[:3],
-    snrs_db=(None, 10.0, 5.0),
-    n_babble_tracks=2,
-    babble_talkers=2,
-)
+TINY = TINY_FSC  # generated once per session: the tiny_fsc_corpora fixture
 
 
 def test_fsc_bank_is_fsc_label_set_with_many_phrasings():
@@ -168,10 +160,11 @@ def _tree_bytes(folder):
     return out
 
 
-def test_tiny_corpus_generates_deterministically_with_disjoint_speakers(tmp_path):
-    a = load_synthetic("synthetic-fsc", TINY, cache_dir=tmp_path / "a", progress=False)
+def test_tiny_corpus_generates_deterministically_with_disjoint_speakers(tmp_path, tiny_fsc_corpora):
+    # two generations, each in its own child process: the session's and one here
+    a = load_synthetic("synthetic-fsc", TINY, cache_dir=tiny_fsc_corpora, progress=False)
     b = load_synthetic("synthetic-fsc", TINY, cache_dir=tmp_path / "b", progress=False)
-    folder_a = corpus_dir("synthetic-fsc", TINY, tmp_path / "a")
+    folder_a = corpus_dir("synthetic-fsc", TINY, tiny_fsc_corpora)
     folder_b = corpus_dir("synthetic-fsc", TINY, tmp_path / "b")
     bytes_a, bytes_b = _tree_bytes(folder_a), _tree_bytes(folder_b)
     assert len(bytes_a) == 12 + 3  # wavs + manifest, config, marker (timing file excluded)
@@ -180,7 +173,7 @@ def test_tiny_corpus_generates_deterministically_with_disjoint_speakers(tmp_path
         (u.uid, u.label, u.speaker, u.text) for u in b.utterances
     ]
 
-    assert a.stands_for == "FSC" and a.synthetic and a.intents == tuple(sorted(FSC_INTENTS[:3]))
+    assert a.stands_for == "FSC" and a.synthetic and a.intents == tuple(sorted(TINY.intents))
     assert a.counts() == {"train": 6, "valid": 3, "test": 3}
     spk = {s: {u.speaker for u in a.split(s)} for s in ("train", "valid", "test")}
     assert len(spk["train"]) == 2 and len(spk["valid"]) == len(spk["test"]) == 1
@@ -196,12 +189,12 @@ def test_tiny_corpus_generates_deterministically_with_disjoint_speakers(tmp_path
     assert all(r["noise"] in ("none", "white", "pink", "brown", "babble") for r in rows)
 
 
-def test_existing_corpus_is_reused_and_damaged_one_regenerated(tmp_path):
-    cfg = SyntheticConfig(**{**TINY.__dict__, "n_train_speakers": 1, "intents": FSC_INTENTS[:2]})
-    c = load_synthetic("synthetic-fsc", cfg, cache_dir=tmp_path, progress=False)
-    folder = corpus_dir("synthetic-fsc", cfg, tmp_path)
+def test_existing_corpus_is_reused_and_damaged_one_regenerated(tmp_path, tiny_fsc_corpora):
+    folder = corpus_dir("synthetic-fsc", TINY, tmp_path)
+    shutil.copytree(corpus_dir("synthetic-fsc", TINY, tiny_fsc_corpora), folder)  # complete
     marker_time = (folder / MARKER).stat().st_mtime_ns
-    again = load_synthetic("synthetic-fsc", cfg, cache_dir=tmp_path, progress=False)
+    c = load_synthetic("synthetic-fsc", TINY, cache_dir=tmp_path, progress=False)
+    again = load_synthetic("synthetic-fsc", TINY, cache_dir=tmp_path, progress=False)
     assert again == c and (folder / MARKER).stat().st_mtime_ns == marker_time
     # an interrupted run leaves a temporary folder of a dead process; a damaged corpus has
     # no marker: both are cleaned up and the corpus regenerated
@@ -209,7 +202,7 @@ def test_existing_corpus_is_reused_and_damaged_one_regenerated(tmp_path):
     stale.mkdir()
     (folder / MARKER).unlink()
     (folder / "junk.txt").write_text("x")
-    regenerated = load_synthetic("synthetic-fsc", cfg, cache_dir=tmp_path, progress=False)
+    regenerated = load_synthetic("synthetic-fsc", TINY, cache_dir=tmp_path, progress=False)
     assert regenerated == c
     assert not (folder / "junk.txt").exists() and not stale.exists()
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]

@@ -5,6 +5,8 @@ feature_size 80): 25 ms Hann window (n_fft 400), 10 ms hop (160) at 16 kHz, powe
 spectrum, Slaney mel filter bank 0-8 kHz, log10 clamped at 1e-10, floored at max - 8,
 then (x + 4) / 4. Audio is cropped or zero-padded to `n_frames * 160` samples first, so
 the output is exactly (80, n_frames) (3000 frames = 30 s, Whisper's native input).
+`log10_mel` is the same spectrogram before the floor and scaling, for the prosodic band
+energies (`benchmark.data.prosody_features`): one filter bank, window and hop for both.
 
 `load_features` computes a split's features once per (corpus fingerprint, split,
 n_frames, FEATURE_VERSION) and keeps them as a Hugging Face `datasets` folder
@@ -103,9 +105,10 @@ def log10_mel(audio: np.ndarray, n_frames: int) -> np.ndarray:
 
     Same filter bank, window, hop and centring as `log_mel`, but computed by transformers'
     numpy `spectrogram` (float64 FFT, values rounded to float32), as the Prosody rows always have
-    been: torch's float32 STFT in `log_mel` differs from it by up to ~5e-7 and Whisper's floor
-    changes the z-normalised band energies by up to 3 standard deviations (measured on the
-    synthetic corpora), so computing these through `log_mel` would change the Prosody rows.
+    been. Measured on the synthetic corpora: torch's float32 STFT (`log_mel` before its floor)
+    differs from it by up to 4e-4 (a float64 torch STFT still by 5e-7), and Whisper's floor moves
+    the z-normalised band energies by up to 3 standard deviations; so computing these through
+    `log_mel` would change the Prosody rows.
     """
     from transformers.audio_utils import spectrogram, window_function
 

@@ -238,6 +238,7 @@ def test_missing_local_dir_is_an_error(tmp_path):
 def test_hub_probe_is_bounded_in_time(monkeypatch):
     def hang(*_args, **_kwargs):
         time.sleep(5)
+        raise OSError("hung")  # the probe's thread ends cleanly, even after the test
 
     monkeypatch.setattr(urllib.request, "urlopen", hang)
     start = time.perf_counter()

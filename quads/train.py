@@ -8,8 +8,6 @@ the seed and the epoch number (which also makes resuming exact).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
+
+from quads.atomic import atomic_write
 
 Batch = dict[str, torch.Tensor]
 # (model, batch) -> (loss, logits (B, C))
@@ -208,16 +208,9 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def save_checkpoint(path: Path, state: dict[str, object]) -> None:
-    """torch.save to a temp file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
+    """torch.save, atomically (``quads.atomic.atomic_write``): never a half-written file."""
+    with atomic_write(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_checkpoint(path: Path) -> dict[str, object] | None:

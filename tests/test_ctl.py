@@ -3,6 +3,8 @@ NeMo checkpoint renaming."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -93,4 +95,4 @@ def test_bad_options_raise() -> None:
     with pytest.raises(ValueError, match="num_classes"):
         CTLClassifier(1, N_FRAMES, TINY)
     with pytest.raises(ValueError, match="bos_id"):
-        CTLClassifier(5, N_FRAMES, CTLConfig(vocab_size=4, bos_id=4))
+        CTLClassifier(5, N_FRAMES, replace(TINY, vocab_size=4, bos_id=4))

@@ -12,6 +12,7 @@ from benchmark.data.features import (
     LazyMel,
     feature_dir,
     load_features,
+    log10_mel,
     log_mel,
 )
 from benchmark.data.records import Utterance, make_corpus
@@ -35,6 +36,19 @@ def test_log_mel_matches_whisper_feature_extractor(seconds):
     ours = log_mel(x, 3000)
     assert ours.shape == (80, 3000) and ours.dtype == torch.float32
     np.testing.assert_allclose(ours.numpy(), ref.input_features[0], atol=1e-4)
+
+
+def test_log10_mel_is_log_mels_spectrogram_before_whispers_floor():
+    x = _speechlike(2.0)  # 200 frames of signal, then padding
+    ours = log10_mel(x, 300)
+    assert ours.shape == (80, 300) and ours.dtype == np.float32
+    whisper = log_mel(x, 300).double().numpy() * 4.0 - 4.0  # undo Whisper's (x + 4) / 4
+    floor = ours.max() - 8.0
+    above = ours > floor + 1e-3
+    assert above.mean() > 0.5
+    np.testing.assert_allclose(whisper[above], ours[above], atol=1e-4)  # float32 vs float64 FFT
+    np.testing.assert_allclose(whisper[~above], floor, atol=2e-3)  # Whisper floors the rest
+    assert (ours[:, 210:] == -10.0).all()  # padding: log10 of the 1e-10 clamp, not floored
 
 
 def test_short_inputs_crop_pad_and_batch():

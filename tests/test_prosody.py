@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_data_features import _speechlike
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from baselines.prosody import (
@@ -103,6 +104,23 @@ def test_band_energies_follow_the_given_mel() -> None:
     assert np.allclose(energies[0], -0.5 * ramp)
     feats = prosodic_features(np.zeros(n * 160), SR, n, mel=mel)
     assert np.corrcoef(feats[4], ramp)[0, 1] > 0.999 and np.corrcoef(feats[5], ramp)[0, 1] < -0.999
+
+
+def test_band_energies_of_the_harness_path_are_pinned() -> None:
+    """``load_prosody`` passes no mel: the energies come from ``features.log10_mel``. These are the
+    numbers of the code the Prosody rows were run with (float32-rounded bins, float64 means);
+    Whisper's floored log-mel, or torch's float32 STFT, would change them."""
+    x = _speechlike(1.5)  # 150 frames of signal, then padding
+    energies = band_energies(x, SR, 200)
+    pinned = {
+        0: [-2.6087733519729226, -1.9836645151488483, -3.233882188796997],
+        40: [-2.771202989667654, -2.1873031720519065, -3.3551028072834015],
+        100: [-2.4584995592944323, -1.376080202125013, -3.540918916463852],
+        149: [-2.4553817686624826, -1.6591960424557328, -3.2515674948692324],
+        199: [-10.0, -10.0, -10.0],  # padding: log10 of the 1e-10 clamp
+    }
+    for frame, values in pinned.items():
+        np.testing.assert_allclose(energies[:, frame], values, rtol=0, atol=1e-7)
 
 
 def test_energy_from_own_log_mel_tracks_loudness() -> None:

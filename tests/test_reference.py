@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import TINY_FSC
 
-from benchmark.data.synthetic import SyntheticConfig
 from benchmark.profiles import Profile
 from benchmark.report.cells import Cell
 from benchmark.report.tables import write_report
@@ -74,7 +74,7 @@ def _result(exp, seed, f1, wall=100.0):
     )
 
 
-def test_the_report_flags_a_cell_changed_on_purpose(tmp_path):
+def test_the_report_flags_a_cell_changed_on_purpose(tmp_path, no_figure):
     exp = next(
         e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"
     )
@@ -119,7 +119,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch):
+def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc_corpora):
     import benchmark.run.runner as runner
     from benchmark.run.efficiency import Efficiency
     from benchmark.run.runner import RunOptions, run_table
@@ -129,25 +129,18 @@ def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "calibrate", lambda: 1.0)
     monkeypatch.setattr(runner, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None))
 
-    tiny = SyntheticConfig(
-        kind="fsc",
-        intents=("activate_lamp_none", "bring_juice_none", "decrease_volume_none"),
-        n_train_speakers=1,
-        n_valid_speakers=1,
-        n_test_speakers=1,
-        utterances_per_intent=1,
-        snrs_db=(None,),
-    )
     profile = Profile(
         "ref-test",
         "efficiency-only rows on a tiny corpus",
         corpora={"FSC": "synthetic-fsc", "SLURP": "synthetic-slurp"},
-        synthetic={"synthetic-fsc": tiny},
+        synthetic={"synthetic-fsc": TINY_FSC},
         n_frames=40,
         measure_energy=False,
         efficiency_only={"whisper-tiny": "not trained in this test"},
     )
     monkeypatch.setenv("QUADS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
     reference = tmp_path / "reports" / "reference"
     exps = [e for e in table1_experiments() if e.row == "QUADS" and e.dataset == "FSC"]
     for exp in exps:

@@ -1,17 +1,15 @@
 """Bad options and failing disks: clear errors, nothing half-written."""
 
-import subprocess
-import sys
-import textwrap
+import resource
+import signal
 from pathlib import Path
 
 import pytest
+from helpers import run_forked
 
 from benchmark.cli import main
 from benchmark.rows import table1_experiments
 from benchmark.run.results import Result, write_result
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _result() -> Result:
@@ -25,28 +23,23 @@ def _result() -> Result:
     )
 
 
+def _write_under_a_4_kib_file_size_limit(path: Path) -> int:
+    """In a forked child: RLIMIT_FSIZE makes writes past 4 KiB fail with EFBIG, as a full disk
+    fails with ENOSPC."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    try:
+        write_result(path, _result())
+    except OSError as err:
+        print("ERROR", err)
+        return 3
+    return 0
+
+
 def test_disk_full_gives_a_clear_error_and_no_partial_file(tmp_path):
-    # RLIMIT_FSIZE makes writes past 4 KiB fail with EFBIG, as a full disk fails with ENOSPC
-    script = textwrap.dedent(
-        f"""
-        import resource, signal, sys
-        sys.dont_write_bytecode = True  # a .pyc cut at the size limit would break later imports
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-        sys.path.insert(0, {str(REPO)!r})
-        from tests.test_reliability import _result
-        from benchmark.run.results import write_result
-        from pathlib import Path
-        try:
-            write_result(Path({str(tmp_path)!r}) / "r" / "x.json", _result())
-        except OSError as err:
-            print("ERROR", err)
-            sys.exit(3)
-        """
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert "cannot write result file" in proc.stdout and "x.json" in proc.stdout
+    child = run_forked(_write_under_a_4_kib_file_size_limit, tmp_path / "r" / "x.json")
+    assert child.returncode == 3, child.output
+    assert "cannot write result file" in child.output and "x.json" in child.output
     assert list((tmp_path / "r").iterdir()) == []
 
 

@@ -90,7 +90,7 @@ def test_several_seeds_give_mean_and_std(tmp_path):
     assert f1.std == pytest.approx(7.0710678, rel=1e-6)
 
 
-def test_report_is_byte_identical_across_renders(tmp_path):
+def test_report_is_byte_identical_across_renders(tmp_path, no_figure):  # figure: test below
     exp = table1_experiments()[5]
     write_result(result_path(tmp_path / "results", exp, "smoke", 0), _result(exp, params_m=2.0))
     results = read_results(tmp_path / "results", "smoke", "table1")

@@ -1,16 +1,19 @@
 """A real interruption: SIGKILL a run mid-row, restart it, compare with an uninterrupted run.
 
-The run is the harness itself (``run_table``) on a tiny generated corpus. The uninterrupted
-reference runs in this process; the killed run and its restart run in subprocesses with their own
-cache folder, so the two runs share nothing but the code and the generated corpus (input data,
-read only; features, teacher features, checkpoints and prefix caches are each run's own). The
-killed process SIGKILLs itself right after writing its first epoch checkpoint, so the kill lands
-mid-row (mid-phase) every time instead of racing a fast run.
+The run is the harness itself (``run_table``) on the session's tiny generated corpus. The killed
+run and its restart run in forked child processes (``helpers.run_forked``: separate processes
+that need not import torch again) with their own cache folder; the uninterrupted reference runs
+afterwards in this process with another cache folder. So the runs share nothing but the code and
+the generated corpus (input data, read only; features, teacher features, checkpoints and prefix
+caches are each run's own), and the children never see the reference run's memory. The killed
+child SIGKILLs itself right after writing its first epoch checkpoint, so the kill lands mid-row
+(mid-phase) every time instead of racing a fast run.
 
 To keep it fast: the registry's ``whisper-tiny`` is replaced by a tiny random-weight Whisper
 encoder (``register(..., replace=True)``), its "pretrained" weights and the teacher's come from a
 ``$QUADS_WHISPER_DIR`` library of tiny Hugging Face folders written here, only the 4-bit QUADS row
-runs (MCT: distillation, quantization, export), and the efficiency columns are not measured.
+runs (MCT: distillation, quantization, export), and neither the efficiency columns nor Figure 3
+are made.
 """
 
 from __future__ import annotations
@@ -19,20 +22,18 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 from functools import partial
 from pathlib import Path
 
 import pytest
+from helpers import TINY_FSC, run_forked
 
 import benchmark.run.runner as runner
 import quads.engine
-from baselines.registry import MODELS, ModelSpec, register
+from baselines.registry import MODELS, ModelSpec
 from baselines.weights import ENV_DIR
 from baselines.whisper import WhisperClassifier, WhisperDims
 from benchmark.data.cache import CACHE_ENV
-from benchmark.data.synthetic import SyntheticConfig
 from benchmark.profiles import Profile
 from benchmark.rows import experiments
 from benchmark.run.efficiency import Efficiency
@@ -41,23 +42,12 @@ from quads.mct import Budget
 DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
 BITS = 4
 ROWS = ("QUADS",)
-KILL_ENV = "RESUME_TEST_KILL_AFTER_FIRST_CHECKPOINT"
 
 PROFILE = Profile(
     "resume-test",
     "tiny corpus for interruption tests",
     corpora={"FSC": "synthetic-fsc", "SLURP": "synthetic-slurp"},
-    synthetic={
-        "synthetic-fsc": SyntheticConfig(
-            kind="fsc",
-            intents=("activate_lamp_none", "bring_juice_none", "decrease_volume_none"),
-            n_train_speakers=2,
-            n_valid_speakers=1,
-            n_test_speakers=1,
-            utterances_per_intent=2,
-            snrs_db=(None,),
-        )
-    },
+    synthetic={"synthetic-fsc": TINY_FSC},
     n_frames=40,
     measure_energy=False,
     batch_size=4,
@@ -65,24 +55,22 @@ PROFILE = Profile(
 )
 
 
-def tiny_models(set_item=None, set_attr=None) -> None:
+def tiny_models(monkeypatch) -> None:
     """Replace whisper-tiny by a tiny encoder, run only the ``BITS`` rows, skip the efficiency
-    measurement (constant placeholder numbers, not compared here). ``set_item``/``set_attr``:
-    pytest's monkeypatch (undone after the test) in this process; assignment in a subprocess."""
+    measurement (constant placeholder numbers, not compared here) and Figure 3. Undone after the
+    test; the forked children inherit it."""
     spec = MODELS["whisper-tiny"]
     tiny = ModelSpec(
         spec.name, partial(WhisperClassifier, "tiny", dims=DIMS), spec.pretrained, "tiny test"
     )
-    if set_item is None:
-        register(tiny, replace=True)
-    else:
-        set_item(MODELS, spec.name, tiny)
-    patches = {
-        "experiments": lambda table: tuple(e for e in experiments(table) if e.bits == BITS),
-        "measure_efficiency": lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None),
-    }
-    for name, value in patches.items():
-        (set_attr or setattr)(runner, name, value)
+    monkeypatch.setitem(MODELS, spec.name, tiny)
+    monkeypatch.setattr(
+        runner, "experiments", lambda table: tuple(e for e in experiments(table) if e.bits == BITS)
+    )
+    monkeypatch.setattr(
+        runner, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)
+    )
+    monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
 
 
 def run(out: Path, cache: Path, log=print) -> None:
@@ -121,41 +109,20 @@ def _write_library(root: Path) -> Path:
     return root
 
 
-SUBPROCESS = """
-import os, signal, sys
-from pathlib import Path
-sys.path.insert(0, "tests")
-import quads.engine
-import test_resume as t
-
-t.tiny_models()
-if os.environ.get(t.KILL_ENV):
-    save = quads.engine.save_checkpoint
-
-    def save_then_die(path, state):
-        save(path, state)
-        if "checkpoints" in path.parts:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    quads.engine.save_checkpoint = save_then_die
-t.run(Path(sys.argv[1]), Path(sys.argv[2]))
-"""
-
-
-def _subprocess(out: Path, cache: Path, library: Path, kill: bool) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **{CACHE_ENV: str(cache), ENV_DIR: str(library)})
-    env.pop(KILL_ENV, None)
+def _run_in_child(out: Path, cache: Path, kill: bool) -> None:
+    """A fresh invocation in a forked child, with ``cache`` as its cache root. ``kill``: SIGKILL
+    the process right after its first epoch checkpoint is written."""
+    os.environ[CACHE_ENV] = str(cache)
     if kill:
-        env[KILL_ENV] = "1"
-    return subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", SUBPROCESS, str(out), str(cache)],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=600,
-    )
+        save = quads.engine.save_checkpoint
+
+        def save_then_die(path, state):
+            save(path, state)
+            if "checkpoints" in path.parts:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        quads.engine.save_checkpoint = save_then_die
+    run(out, cache)
 
 
 def _results(out: Path) -> dict[str, dict]:
@@ -167,28 +134,31 @@ def _digest(path: str) -> str:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_row_then_restart_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+def test_sigkill_mid_row_then_restart_matches_an_uninterrupted_run(
+    tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
+):
     library = _write_library(tmp_path / "whisper")
     monkeypatch.setenv(ENV_DIR, str(library))
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "ref-cache"))
-    tiny_models(monkeypatch.setitem, monkeypatch.setattr)
+    tiny_models(monkeypatch)
+    for name in ("run-cache", "ref-cache"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
 
-    # the uninterrupted reference, here
-    run(tmp_path / "ref", tmp_path / "ref-cache")
-
-    # the same run in a subprocess, killed right after the first epoch checkpoint of the row
+    # a run killed right after the first epoch checkpoint of the row
     out, cache = tmp_path / "run", tmp_path / "run-cache"
-    cache.mkdir()
-    (cache / "corpora").symlink_to(tmp_path / "ref-cache" / "corpora")  # input data, read only
-    killed = _subprocess(out, cache, library, kill=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stdout
+    killed = run_forked(_run_in_child, out, cache, True)
+    assert killed.returncode == -signal.SIGKILL, killed.output
     assert any((cache / "runs" / "checkpoints" / PROFILE.name).glob("*.pt"))
     assert not list(out.rglob("*.json")), "no result may exist for the killed row"
     assert not list(out.rglob("*.tmp"))
 
-    again = _subprocess(out, cache, library, kill=False)
-    assert again.returncode == 0, again.stdout
-    assert "resumed at phase 1, epoch 1" in again.stdout
+    again = run_forked(_run_in_child, out, cache, False)
+    assert again.returncode == 0, again.output
+    assert "resumed at phase 1, epoch 1" in again.output
+
+    # the uninterrupted reference, here
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "ref-cache"))
+    run(tmp_path / "ref", tmp_path / "ref-cache")
 
     ref_results, results = _results(tmp_path / "ref"), _results(out)
     assert sorted(results) == sorted(ref_results) and len(results) == 1  # QUADS at BITS

@@ -141,6 +141,19 @@ def base() -> PretrainedWhisper:
     return pre
 
 
+@pytest.fixture(scope="module")
+def encoded(speech_mel):
+    """``hf_encode(pre, speech_mel)`` of each pretrained encoder, computed once per module."""
+    outputs: dict[str, np.ndarray] = {}
+
+    def encode(pre: PretrainedWhisper) -> np.ndarray:
+        if pre.name not in outputs:
+            outputs[pre.name] = hf_encode(pre, speech_mel)
+        return outputs[pre.name]
+
+    return encode
+
+
 @pytest.fixture()
 def no_env_dir(monkeypatch):
     monkeypatch.delenv(ENV_DIR, raising=False)
@@ -152,7 +165,7 @@ def no_env_dir(monkeypatch):
 @pytest.mark.parametrize(
     ("fixture", "dims"), [("tiny_en", (384, 4, 6, 1536)), ("base", (512, 6, 8, 2048))]
 )
-def test_offline_encoder_matches_ctranslate2(request, fixture, dims, speech_mel, tmp_path):
+def test_offline_encoder_matches_ctranslate2(request, fixture, dims, speech_mel, encoded, tmp_path):
     pre: PretrainedWhisper = request.getfixturevalue(fixture)
     c = pre.config
     assert (c.d_model, c.encoder_layers, c.encoder_attention_heads, c.encoder_ffn_dim) == dims
@@ -160,7 +173,7 @@ def test_offline_encoder_matches_ctranslate2(request, fixture, dims, speech_mel,
     assert all(t.dtype == torch.float32 for t in pre.state_dict.values())
     assert "CTranslate2 float16" in pre.source
 
-    ours = hf_encode(pre, speech_mel)  # (1, 1500, d_model)
+    ours = encoded(pre)  # (1, 1500, d_model)
     ref = ctranslate2_encode(ctranslate2_dir(pre.name, tmp_path), speech_mel)
     assert ours.shape == ref.shape == (1, 1500, dims[0])
     diff, scale = float(np.abs(ours - ref).max()), float(np.abs(ref).max())
@@ -169,13 +182,13 @@ def test_offline_encoder_matches_ctranslate2(request, fixture, dims, speech_mel,
     assert diff <= 1e-3 * scale
 
 
-def test_comparison_detects_a_wrong_mapping(tiny_en, speech_mel):
+def test_comparison_detects_a_wrong_mapping(tiny_en, speech_mel, encoded):
     """Swapping layer 0's k and v projections must break the match (the test above can fail)."""
     state = dict(tiny_en.state_dict)
     k, v = "layers.0.self_attn.k_proj.weight", "layers.0.self_attn.v_proj.weight"
     state[k], state[v] = state[v], state[k]
     broken = PretrainedWhisper("tiny.en", tiny_en.config, state, "swapped")
-    ref = hf_encode(tiny_en, speech_mel)
+    ref = encoded(tiny_en)
     assert np.abs(hf_encode(broken, speech_mel) - ref).max() > 1e-2 * np.abs(ref).max()
 
 
@@ -225,6 +238,7 @@ def test_missing_local_dir_is_an_error(tmp_path):
 def test_hub_probe_is_bounded_in_time(monkeypatch):
     def hang(*_args, **_kwargs):
         time.sleep(5)
+        raise OSError("hung")  # the probe's thread ends cleanly, even after the test
 
     monkeypatch.setattr(urllib.request, "urlopen", hang)
     start = time.perf_counter()

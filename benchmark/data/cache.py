@@ -7,7 +7,8 @@ features to `<root>/features`, prosodic features to `<root>/prosody` (the harnes
 A cache folder is built under a temporary sibling name (`<final>.tmp-<pid>-<rand>`) and
 renamed into place only when complete, so an interrupted run never leaves a half cache;
 temporary folders of dead processes are removed the next time the same cache is built.
-A single file is written the same way with `atomic_write` (the harness's one helper for it).
+A single file is written the same way with `atomic_write`: `quads.atomic`'s, re-exported here
+(the repository's one helper for it).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from quads.atomic import atomic_write as atomic_write  # re-exported: benchmark/ imports it here
 
 CACHE_ENV = "QUADS_CACHE_DIR"
 DEFAULT_CACHE = Path("~/.cache/quads-repro")
@@ -81,25 +82,3 @@ def publish_dir(tmp: Path, final: Path) -> bool:
             return False
         raise
     return True
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside `path` (`<name>.<random>.tmp`) to write to; when the block
-    ends without error it is renamed over `path`, otherwise deleted. A process killed at any
-    point leaves either the old file (or none) or the complete new one, never half a file.
-
-    `fsync`: flush the temporary file to disk before the rename (result files).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        if fsync:
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -5,6 +5,8 @@ feature_size 80): 25 ms Hann window (n_fft 400), 10 ms hop (160) at 16 kHz, powe
 spectrum, Slaney mel filter bank 0-8 kHz, log10 clamped at 1e-10, floored at max - 8,
 then (x + 4) / 4. Audio is cropped or zero-padded to `n_frames * 160` samples first, so
 the output is exactly (80, n_frames) (3000 frames = 30 s, Whisper's native input).
+`log10_mel` is the same spectrogram before the floor and scaling, for the prosodic band
+energies (`benchmark.data.prosody_features`): one filter bank, window and hop for both.
 
 `load_features` computes a split's features once per (corpus fingerprint, split,
 n_frames, FEATURE_VERSION) and keeps them as a Hugging Face `datasets` folder
@@ -43,20 +45,28 @@ N_MELS = 80
 
 
 @lru_cache(maxsize=4)
-def mel_filters(n_mels: int = N_MELS) -> torch.Tensor:
-    """Whisper's mel filter bank, (n_mels, N_FFT // 2 + 1) = (80, 201) float32 (transformers)."""
+def _filter_bank(n_mels: int) -> np.ndarray:
+    """Whisper's mel filter bank (transformers), (N_FFT // 2 + 1, n_mels) = (201, 80) float64,
+    read only."""
     from transformers.audio_utils import mel_filter_bank
 
     fb = mel_filter_bank(
         num_frequency_bins=1 + N_FFT // 2,
         num_mel_filters=n_mels,
         min_frequency=0.0,
-        max_frequency=8000.0,
+        max_frequency=SAMPLE_RATE / 2,
         sampling_rate=SAMPLE_RATE,
         norm="slaney",
         mel_scale="slaney",
     )  # (201, n_mels)
-    return torch.from_numpy(np.ascontiguousarray(fb.T)).float()
+    fb.setflags(write=False)
+    return fb
+
+
+@lru_cache(maxsize=4)
+def mel_filters(n_mels: int = N_MELS) -> torch.Tensor:
+    """Whisper's mel filter bank, (n_mels, N_FFT // 2 + 1) = (80, 201) float32 (transformers)."""
+    return torch.from_numpy(np.ascontiguousarray(_filter_bank(n_mels).T)).float()
 
 
 def pad_or_crop(audio: torch.Tensor, n_samples: int) -> torch.Tensor:
@@ -89,6 +99,34 @@ def log_mel(audio: np.ndarray | torch.Tensor, n_frames: int = 3000) -> torch.Ten
     floor = logm.amax(dim=(1, 2), keepdim=True) - 8.0
     out = (torch.maximum(logm, floor) + 4.0) / 4.0
     return out if batched else out[0]
+
+
+def log10_mel(audio: np.ndarray, n_frames: int) -> np.ndarray:
+    """The mel power spectrogram of `log_mel` without Whisper's max - 8 floor and (x + 4) / 4:
+    log10 clamped at 1e-10, (80, n_frames) float32, of 16 kHz audio (T,) cut or zero-padded to
+    `n_frames * 160` samples. The prosodic band energies are computed from it.
+
+    Same filter bank, window, hop and centring as `log_mel`, but computed by transformers'
+    numpy `spectrogram` (float64 FFT, values rounded to float32), as the Prosody rows always have
+    been. Measured on the synthetic corpora: torch's float32 STFT (`log_mel` before its floor)
+    differs from it by up to 4e-4 (a float64 torch STFT still by 5e-7), and Whisper's floor moves
+    the z-normalised band energies by up to 3 standard deviations; so computing these through
+    `log_mel` would change the Prosody rows.
+    """
+    from transformers.audio_utils import spectrogram, window_function
+
+    padded = np.zeros(n_frames * HOP)  # float64
+    padded[: min(audio.size, padded.size)] = audio[: padded.size]
+    mel = spectrogram(
+        padded,
+        window_function(N_FFT, "hann"),
+        frame_length=N_FFT,
+        hop_length=HOP,
+        power=2.0,
+        mel_filters=_filter_bank(N_MELS),
+        log_mel="log10",
+    )  # (80, n_frames + 1), frame i centred at sample i * HOP
+    return mel[:, :n_frames]
 
 
 # Splits whose float32 log-mels would exceed this stay on disk (memory-mapped Arrow) and are read

@@ -22,7 +22,7 @@ from benchmark.data.integrity import load_torch_cache, save_torch_cache
 from benchmark.data.prosody_features import prosodic_features
 from benchmark.data.records import Corpus
 
-PROSODY_VERSION = 1  # bump when prosodic_features changes
+PROSODY_VERSION = 1  # bump when prosodic_features (or features.log10_mel) changes
 
 
 def load_prosody(

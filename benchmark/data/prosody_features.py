@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import parselmouth
-from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
+
+from benchmark.data.features import SAMPLE_RATE, log10_mel
 
 N_PROSODY = 6
 FRAME_RATE = 100  # frames per second: 10 ms hop, as the log-mel
@@ -31,8 +32,6 @@ FRAME_RATE = 100  # frames per second: 10 ms hop, as the log-mel
 class ProsodyFeatureConfig:
     pitch_floor: float = 60.0  # Hz; Praat's window is 3 periods of the floor (50 ms)
     pitch_ceiling: float = 500.0  # Hz; skit-ai used Kaldi's 20..500 Hz
-    n_mels: int = 80  # bands when the log-mel is computed here; the low band is the first half
-    window_ms: float = 25.0  # STFT window when the log-mel is computed here (400 samples at 16 kHz)
 
 
 def pitch_track(
@@ -78,15 +77,19 @@ def band_energies(
     sample_rate: int,
     n_frames: int,
     mel: np.ndarray | None = None,
-    config: ProsodyFeatureConfig = ProsodyFeatureConfig(),
 ) -> np.ndarray:
     """Mean log-mel over all / low-half / high-half bands: (3, n_frames).
 
-    ``mel`` (n_mels, n_frames), any log scale (e.g. Whisper's), is used when given; otherwise a
-    log10 power mel spectrogram is computed with a ``window_ms`` Hann window and a 10 ms hop.
+    ``mel`` (n_mels, n_frames), any log scale (e.g. Whisper's), is used when given; otherwise
+    ``benchmark.data.features.log10_mel`` of the audio (16 kHz only), as ``load_prosody`` does.
     """
     if mel is None:
-        mel = _log_mel(audio, sample_rate, n_frames, config)
+        if sample_rate != SAMPLE_RATE:
+            raise ValueError(
+                f"the log-mel is computed from {SAMPLE_RATE} Hz audio, got {sample_rate} Hz: "
+                "resample, or pass mel="
+            )
+        mel = log10_mel(audio, n_frames)
     mel = np.asarray(mel, dtype=np.float64)
     if mel.ndim != 2 or mel.shape[1] != n_frames or mel.shape[0] < 2:
         raise ValueError(f"mel must have shape (n_mels, {n_frames}), got {mel.shape}")
@@ -126,7 +129,7 @@ def prosodic_features(
     rows = np.concatenate(
         [
             np.stack([periodicity, log_pitch, delta]),
-            band_energies(audio, sample_rate, n_frames, mel, config),
+            band_energies(audio, sample_rate, n_frames, mel),
         ]
     )  # (6, n_frames)
     n_valid = min(n_frames, max(1, int(np.ceil(audio.size / hop))))
@@ -142,35 +145,6 @@ def _znorm(rows: np.ndarray, n_valid: int) -> np.ndarray:
     out = np.zeros_like(rows)
     out[:, :n_valid] = (valid - mean) / scale
     return out
-
-
-def _log_mel(
-    audio: np.ndarray, sample_rate: int, n_frames: int, config: ProsodyFeatureConfig
-) -> np.ndarray:
-    """log10 power mel spectrogram, (n_mels, n_frames), frame i centred at sample ``i * hop``."""
-    hop = int(round(sample_rate / FRAME_RATE))  # 160 at 16 kHz
-    win = int(round(sample_rate * config.window_ms / 1000))  # 400 at 16 kHz
-    padded = np.zeros(n_frames * hop)
-    padded[: min(audio.size, padded.size)] = audio[: padded.size]
-    filters = mel_filter_bank(
-        num_frequency_bins=1 + win // 2,
-        num_mel_filters=config.n_mels,
-        min_frequency=0.0,
-        max_frequency=sample_rate / 2,
-        sampling_rate=sample_rate,
-        norm="slaney",
-        mel_scale="slaney",
-    )  # (n_freq, n_mels), Whisper's filterbank at 16 kHz
-    mel = spectrogram(
-        padded,
-        window_function(win, "hann"),
-        frame_length=win,
-        hop_length=hop,
-        power=2.0,
-        mel_filters=filters,
-        log_mel="log10",
-    )  # (n_mels, n_frames + 1)
-    return mel[:, :n_frames]
 
 
 def _check_inputs(audio: np.ndarray, sample_rate: int, n_frames: int) -> None:

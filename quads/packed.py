@@ -10,7 +10,7 @@ freed when the layer returns (in `no_grad` / `inference_mode`; with autograd on,
 keeps it until backward). Peak weight memory is then the packed model plus one float weight.
 
 Dequantization is one gather per weight. Measured on one Whisper-tiny fc1 (1536 x 384) on one
-core of the machine of reports/benchmarks.md: at 1, 2 and 4 bits through a byte table T
+core of a shared 2-core x86 CPU: at 1, 2 and 4 bits through a byte table T
 (256, 8 / b) whose row v holds the centroids of the 8 / b indices packed in a byte of value v,
 so W = T[packed] needs no unpacking; at 4 bits a row (two float32) is gathered as one int64
 word (0.14 ms; gathering (256, 2) rows took 0.58 ms, the bit-stream

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from benchmark.report.speed_packed import KIND as PACKED_GROUP
+from benchmark.report.speed_packed import TITLE as PACKED_TITLE
+from benchmark.report.speed_packed import packed_ratios, packed_section
 from benchmark.report.speed_ratios import fmt_count, fmt_num, fmt_pct, fmt_sci, fmt_time, ratios
 
 # Groups in reading order; groups not listed follow in order of first appearance.
@@ -28,6 +31,7 @@ GROUP_ORDER = (
     "inference-3s-b16",
     "inference-30s-b1",
     "inference-30s-b16",
+    PACKED_GROUP,
     "train-step",
     "codebook-fit-4bit",
     "codebook-fit-8bit",
@@ -39,6 +43,7 @@ GROUP_TITLES = {
     "inference-3s-b16": "Inference, 3 s input (300 frames), batch 16",
     "inference-30s-b1": "Inference, 30 s input (3000 frames), batch 1",
     "inference-30s-b16": "Inference, 30 s input (3000 frames), batch 16",
+    PACKED_GROUP: PACKED_TITLE,
     "train-step": "Training step of the student (batch 16, 3 s, Adam, CE)",
     "codebook-fit-4bit": "Codebook fitting, whole student, 4 bit",
     "codebook-fit-8bit": "Codebook fitting, whole student, 8 bit",
@@ -212,7 +217,7 @@ def render_report(data: dict) -> str:
         "## Ratios (from this run)",
         "",
         tabulate(
-            [(r.name, r.text, r.target) for r in ratios(data)],
+            [(r.name, r.text, r.target) for r in ratios(data) + packed_ratios(benchmarks)],
             headers=("Ratio", "Measured", "Target / note"),
             tablefmt="github",
             disable_numparse=True,
@@ -221,6 +226,9 @@ def render_report(data: dict) -> str:
     ]
     for group, benches in _groups(benchmarks):
         parts += [f"## {GROUP_TITLES.get(group, group)}", ""]
+        if group == PACKED_GROUP:
+            parts += [packed_section(benches), ""]
+            continue
         note = GROUP_NOTES.get(group)
         if note is None and group.startswith("inference-"):
             note = GROUP_NOTES["inference-3s-b1"]

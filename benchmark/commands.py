@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 
 from benchmark.profiles import PROFILES, get_profile
@@ -18,16 +17,25 @@ def default_out_dir(profile: str) -> Path:
     return Path("reports") if profile == "cpu" else Path("reports") / profile
 
 
-def _data_roots(args: argparse.Namespace) -> dict[str, str]:
-    roots = {}
-    for corpus, flag, env in (
-        ("fsc", args.fsc_root, "QUADS_FSC_ROOT"),
-        ("slurp", args.slurp_root, "QUADS_SLURP_ROOT"),
-    ):
-        value = flag or os.environ.get(env)
-        if value:
-            roots[corpus] = value
-    return roots
+def _data_choice(args: argparse.Namespace):
+    """Roots (flags, else environment), --subset and the loaders' options."""
+    from benchmark.run.data_choice import DataChoice, roots_from
+
+    return DataChoice(
+        roots=roots_from(args.fsc_root, args.slurp_root),
+        subset=args.subset,
+        slurp_headset=args.slurp_headset,
+        unseen_labels=args.unseen_labels,
+    )
+
+
+def out_dir_for(profile: str, replaced: dict[str, str]) -> Path:
+    """The default report folder: ``default_out_dir``, or ``reports/<profile>+<corpus>...`` when
+    a dataset runs on another corpus than the profile's (its results never overwrite those)."""
+    base = default_out_dir(profile)
+    if not replaced:
+        return base
+    return Path("reports") / "+".join([profile, *(replaced[d] for d in sorted(replaced))])
 
 
 def _announce(md: Path, js: Path, show: bool, detail: str = "") -> int:
@@ -62,22 +70,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.reference_only:
         return _reference_only(args)
     profile = get_profile(args.profile)
-    overrides = {k: getattr(args, k) for k in ("precision", "device") if getattr(args, k)}
+    overrides = {
+        k: getattr(args, k) for k in ("precision", "device", "teacher") if getattr(args, k)
+    }
+    if "teacher" in overrides:
+        from baselines.whisper import WHISPER_MODELS
+
+        if args.teacher not in WHISPER_MODELS:
+            raise ValueError(
+                f"unknown --teacher {args.teacher!r}; known: {', '.join(WHISPER_MODELS)}"
+            )
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
-    out = args.out or (REFERENCE_DIR if args.as_reference else default_out_dir(profile.name))
+    choice = _data_choice(args)
+    default = out_dir_for(profile.name, choice.replaced(profile, args.datasets))
+    out = args.out or (REFERENCE_DIR if args.as_reference else default)
     options = RunOptions(
         profile=profile,
         out_dir=out,
         seeds=tuple(args.seeds),
         rows=tuple(args.rows) if args.rows else None,
         datasets=tuple(args.datasets),
-        data_roots=_data_roots(args),
+        data=choice,
         cache_dir=args.cache_dir,
         force=args.force,
         as_reference=args.as_reference,
     )
 
+    if args.dry_run:
+        from benchmark.run.dry_run import dry_run
+
+        text, code = dry_run(args.table, options)
+        print(text)
+        return code
     md, js = run_table(args.table, options)
     return _announce(md, js, args.print)
 
@@ -87,7 +112,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
-    ws = Workspace(profile, _data_roots(args), args.cache_dir)
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
     md, js = tune(profile, tuple(args.datasets), ws, args.out or Path("reports"))
     return _announce(md, js, show=True)
 
@@ -158,4 +183,28 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(
                 f"  {e.row:24s} {e.bits:2d} bit {e.init:10s} {e.strategy:31s} needs {needs}; {time_note}"
             )
+    return 0
+
+
+def cmd_export_corpus(args: argparse.Namespace) -> int:
+    """Write a synthetic corpus in the official FSC or SLURP layout."""
+    from benchmark.data.cache import cache_root
+    from benchmark.data.corpora import get_corpus
+    from benchmark.data.export import export_corpus
+    from benchmark.data.subset import stratified_subset
+
+    profile = get_profile(args.profile)
+    name = f"synthetic-{args.layout}"
+    options = {"config": profile.synthetic[name]} if name in profile.synthetic else {}
+    cache = (args.cache_dir or cache_root()) / "corpora"
+    corpus = get_corpus(name, cache_dir=cache, **options)
+    if args.subset is not None:
+        corpus = stratified_subset(corpus, args.subset)
+    done = export_corpus(corpus, args.layout, args.out, args.missing, args.headset_every)
+    root_flag = "--fsc-root" if args.layout == "fsc" else "--slurp-root"
+    print(
+        f"{done.root}: {corpus.name} in the {args.layout.upper()} layout, {done.audio_files} "
+        f"audio files ({done.headset_copies} close-talk copies), {done.missing} listed but "
+        f"missing\nuse it with: quads-bench run {root_flag} {done.root}"
+    )
     return 0

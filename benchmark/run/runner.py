@@ -16,6 +16,8 @@ from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
 from benchmark.rows import Experiment, experiments
+from benchmark.run import preflight
+from benchmark.run.data_choice import DataChoice
 from benchmark.run.efficiency import measure_efficiency
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
@@ -39,6 +41,7 @@ class RunOptions:
     rows: tuple[str, ...] | None = None  # paper row labels; None = all
     datasets: tuple[str, ...] = DATASETS
     data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
+    data: DataChoice | None = None  # roots, --subset, loader options (None: data_roots alone)
     cache_dir: Path | None = None
     force: bool = False  # recompute even complete results
     as_reference: bool = False  # maintainers: (re)write the committed reference run
@@ -47,6 +50,10 @@ class RunOptions:
     @property
     def results_dir(self) -> Path:
         return self.out_dir / "results"
+
+    @property
+    def choice(self) -> DataChoice:
+        return self.data if self.data is not None else DataChoice(roots=self.data_roots)
 
 
 def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> list[Experiment]:
@@ -212,12 +219,22 @@ def run_table(
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
     started = time.perf_counter()
-    ws = Workspace(profile, options.data_roots, options.cache_dir)
+    choice = options.choice
+    ws = Workspace(profile, choice, options.cache_dir)
+    # everything the runs need, checked in seconds before any corpus is generated or loaded
+    preflight.require(
+        preflight.check(exps, profile, choice, options.out_dir, ws.cache, options.rows or ())
+    )
     todo, done = [], 0
     for exp in exps:
         corpus = ws.corpus(exp.dataset)
+        # the profile as this dataset runs it (its corpus replaced when a root is given)
         config = experiment_config(
-            exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision
+            exp,
+            choice.profile_for(profile, exp.dataset),
+            corpus.fingerprint,
+            len(corpus.intents),
+            ws.precision,
         )
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
@@ -233,6 +250,9 @@ def run_table(
         if options.as_reference
         else read_results(options.reference_dir / "results", profile.name, table)
     )
+    # cells are compared with the reference only where both ran on the same corpus
+    ran_on = {d: ws.corpus(d).name for d in {e.dataset for e in exps}}
+    reference = [r for r in reference if ran_on.get(r.experiment.dataset, r.corpus) == r.corpus]
     calibration = read_calibration(options.reference_dir) if reference else None
     est = None
     if todo and reference:
@@ -247,7 +267,7 @@ def run_table(
         tqdm.write(
             f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
         )
-        result = run_experiment(exp, profile, seed, ws)
+        result = run_experiment(exp, choice.profile_for(profile, exp.dataset), seed, ws)
         write_result(path, result)
         trained_seconds += result.wall_seconds
         bar.update(steps[i])

@@ -1,0 +1,61 @@
+"""Tiny random-weight Whisper encoders standing in for the real ones in end-to-end tests.
+
+``write_library`` writes Hugging Face folders (``config.json`` + ``model.safetensors``) that
+``baselines.weights`` loads through ``$QUADS_WHISPER_DIR`` like any pretrained Whisper;
+``use_tiny_models`` swaps the registry's Whisper models for encoders of the same tiny size and
+measures efficiency without the process-wide cache (which must not keep tiny numbers under real
+model names).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import benchmark.run.runner as runner
+from baselines.registry import MODELS, ModelSpec
+from baselines.whisper import WhisperClassifier, WhisperDims
+from benchmark.run.efficiency import measure_efficiency
+
+DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
+
+
+def write_library(root: Path, names: tuple[str, ...]) -> Path:
+    """One tiny random-weight Whisper encoder per name (e.g. "tiny.en", "base") under ``root``."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    for seed, name in enumerate(names):
+        config = WhisperConfig(
+            d_model=DIMS.d_model,
+            encoder_layers=DIMS.layers,
+            encoder_attention_heads=DIMS.heads,
+            encoder_ffn_dim=DIMS.ffn,
+            decoder_layers=1,
+            decoder_attention_heads=DIMS.heads,
+            decoder_ffn_dim=DIMS.ffn,
+            max_source_positions=1500,
+        )
+        torch.manual_seed(seed)
+        state = WhisperEncoder(config).state_dict()
+        folder = root / name
+        folder.mkdir(parents=True)
+        config.to_json_file(str(folder / "config.json"))
+        save_file(
+            {f"encoder.{k}": v.contiguous() for k, v in state.items()},
+            str(folder / "model.safetensors"),
+        )
+    return root
+
+
+def use_tiny_models(monkeypatch, sizes: tuple[str, ...] = ("tiny", "base")) -> None:
+    """Registry entries ``whisper-<size>`` become tiny encoders (undone after the test)."""
+    for size in sizes:
+        spec = MODELS[f"whisper-{size}"]
+        tiny = ModelSpec(
+            spec.name, partial(WhisperClassifier, size, dims=DIMS), spec.pretrained, "tiny test"
+        )
+        monkeypatch.setitem(MODELS, spec.name, tiny)
+    monkeypatch.setattr(runner, "measure_efficiency", measure_efficiency.__wrapped__)

@@ -24,18 +24,21 @@ def _order(u: Utterance) -> str:
 
 def allocate(counts: dict[str, int], n: int) -> dict[str, int]:
     """How many utterances of each intent a split of ``counts`` (intent -> utterances) keeps when
-    it keeps ``n`` in all: proportional, at least one per intent when ``n >= len(counts)``."""
+    it keeps ``n`` in all: proportional to the counts (largest remainder), at least one per intent
+    when ``n >= len(counts)``."""
     total = sum(counts.values())
     if n >= total:
         return dict(counts)
     labels = sorted(counts, key=lambda k: (-counts[k], k))  # most frequent first, then by name
     if n < len(labels):
         return {k: int(i < n) for i, k in enumerate(labels)}
-    rest, spare = n - len(labels), total - len(labels)  # one each, then the rest by share
-    exact = {k: rest * (counts[k] - 1) / spare for k in labels}
-    quota = {k: 1 + int(exact[k]) for k in labels}
-    left = n - sum(quota.values())
-    for k in sorted(labels, key=lambda k: (-(exact[k] - int(exact[k])), k))[:left]:
+    exact = {k: n * counts[k] / total for k in labels}
+    quota = {k: max(1, int(exact[k])) for k in labels}
+    while sum(quota.values()) > n:  # the floor of one overshot: take from the most over share
+        k = max((k for k in labels if quota[k] > 1), key=lambda k: quota[k] - exact[k])
+        quota[k] -= 1
+    while sum(quota.values()) < n:  # largest remainders first
+        k = max((k for k in labels if quota[k] < counts[k]), key=lambda k: exact[k] - quota[k])
         quota[k] += 1
     return quota
 

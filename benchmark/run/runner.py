@@ -245,14 +245,17 @@ def run_table(
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
     # the reference machine's yardstick, measured before training while the machine is quiet
     step_seconds = calibrate() if options.as_reference and todo else None
+    # cells are compared with the reference only where both ran on the same corpus
+    replaced = choice.replaced(profile, {e.dataset for e in exps})
     reference = (
         []
-        if options.as_reference
-        else read_results(options.reference_dir / "results", profile.name, table)
+        if options.as_reference or len(replaced) == len({e.dataset for e in exps})
+        else [
+            r
+            for r in read_results(options.reference_dir / "results", profile.name, table)
+            if r.experiment.dataset not in replaced
+        ]
     )
-    # cells are compared with the reference only where both ran on the same corpus
-    ran_on = {d: ws.corpus(d).name for d in {e.dataset for e in exps}}
-    reference = [r for r in reference if ran_on.get(r.experiment.dataset, r.corpus) == r.corpus]
     calibration = read_calibration(options.reference_dir) if reference else None
     est = None
     if todo and reference:

@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="recompute complete results too")
     run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one run after the other here; ray: runs as Ray tasks (pip install "
+        "'quads-repro[cluster]'; the cache folder on a filesystem every node sees)",
+    )
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
+    run.add_argument("--ray-cpus", type=float, help="CPUs per run (default: the profile's)")
+    run.add_argument("--ray-gpus", type=float, help="GPUs per run (default: the profile's)")
+    run.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (runs, what each needs, time and disk estimates), train nothing",

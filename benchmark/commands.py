@@ -64,6 +64,7 @@ def _reference_only(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.run.ray_executor import RayOptions
     from benchmark.run.reference import REFERENCE_DIR
     from benchmark.run.runner import RunOptions, run_table
 
@@ -92,6 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         rows=tuple(args.rows) if args.rows else None,
         datasets=tuple(args.datasets),
         data=choice,
+        executor=args.executor,
+        ray=RayOptions(args.ray_address, args.ray_cpus, args.ray_gpus),
         cache_dir=args.cache_dir,
         force=args.force,
         as_reference=args.as_reference,

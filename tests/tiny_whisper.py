@@ -59,3 +59,18 @@ def use_tiny_models(monkeypatch, sizes: tuple[str, ...] = ("tiny", "base")) -> N
         )
         monkeypatch.setitem(MODELS, spec.name, tiny)
     monkeypatch.setattr(runner, "measure_efficiency", measure_efficiency.__wrapped__)
+
+
+def register_in_worker() -> None:
+    """``use_tiny_models`` for a worker process (a Ray setup hook): no undo, the worker is ours."""
+    from baselines.registry import register
+
+    for size in ("tiny", "base"):
+        spec = MODELS[f"whisper-{size}"]
+        register(
+            ModelSpec(
+                spec.name, partial(WhisperClassifier, size, dims=DIMS), spec.pretrained, "tiny"
+            ),
+            replace=True,
+        )
+    runner.measure_efficiency = measure_efficiency.__wrapped__

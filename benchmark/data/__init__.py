@@ -14,6 +14,8 @@ cached prosodic features. It imports nothing from `baselines/` (nor from the res
                  processing
     prosody.py   load_prosody: those features per split, cached
     cache.py     cache folders, atomic publication of a folder, atomic_write of a file
+    subset.py    stratified_subset: at most N utterances per split, stratified by intent
+    export.py    export_corpus: a corpus written in FSC's or SLURP's official layout
 
 Submodules are imported on demand (nothing heavy is imported here).
 """

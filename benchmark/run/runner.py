@@ -20,6 +20,7 @@ from benchmark.run import preflight
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.efficiency import measure_efficiency
 from benchmark.run.provenance import provenance
+from benchmark.run.ray_executor import RayOptions
 from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
 from benchmark.run.reference import (
     REFERENCE_DIR,
@@ -42,6 +43,8 @@ class RunOptions:
     datasets: tuple[str, ...] = DATASETS
     data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
     data: DataChoice | None = None  # roots, --subset, loader options (None: data_roots alone)
+    executor: str = "local"  # "local" | "ray" (benchmark.run.ray_executor)
+    ray: RayOptions = field(default_factory=RayOptions)
     cache_dir: Path | None = None
     force: bool = False  # recompute even complete results
     as_reference: bool = False  # maintainers: (re)write the committed reference run
@@ -208,6 +211,18 @@ def progress_bar(desc: str, est, n_runs: int) -> tuple[tqdm, list[int]]:
     return bar, steps
 
 
+EXECUTORS = ("local", "ray")
+
+
+def _run_locally(todo: list, profile: Profile, choice: DataChoice, ws: Workspace):
+    """The runs of ``todo`` one after the other in this process: (index, Result) as they end."""
+    for i, (exp, seed, _path) in enumerate(todo):
+        tqdm.write(
+            f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
+        )
+        yield i, run_experiment(exp, choice.profile_for(profile, exp.dataset), seed, ws)
+
+
 def run_table(
     table: str, options: RunOptions, log: Callable[[str], None] = print
 ) -> tuple[Path, Path]:
@@ -216,6 +231,8 @@ def run_table(
     Before training, prints what will run and an estimate of how long it takes here; a user's
     report shows the committed reference beside each cell (``benchmark.run.reference``)."""
     profile = options.profile
+    if options.executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}")
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
     started = time.perf_counter()
@@ -266,12 +283,14 @@ def run_table(
             log(line)
     bar, steps = progress_bar(table, est, len(todo))
     trained_seconds = 0.0
-    for i, (exp, seed, path) in enumerate(todo):
-        tqdm.write(
-            f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
-        )
-        result = run_experiment(exp, choice.profile_for(profile, exp.dataset), seed, ws)
-        write_result(path, result)
+    if options.executor == "ray":
+        from benchmark.run.ray_executor import run_on_ray
+
+        finished = run_on_ray(todo, profile, choice, ws.cache, options.ray, log=log)
+    else:
+        finished = _run_locally(todo, profile, choice, ws)
+    for i, result in finished:
+        write_result(todo[i][2], result)
         trained_seconds += result.wall_seconds
         bar.update(steps[i])
     bar.close()

@@ -5,7 +5,8 @@ The runs are the smoke profile's on a tiny generated corpus with tiny random-wei
 encoders (``tiny_whisper``; Ray workers load them through the executor's setup hook), QUADS
 32 / 4 bit and the 4-bit PTQ control on FSC, seeds 0 and 1: runs that share a training prefix
 (every QUADS strategy's first distillation phase; the PTQ control trains QUADS 32-bit's schedule)
-and two independent seeds to run side by side.
+and two independent seeds to run side by side. The first Ray worker to write an epoch checkpoint
+is killed right after it: Ray retries its task, which resumes from that checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ray = pytest.importorskip(
 )
 
 import torch  # noqa: E402
-from tiny_whisper import use_tiny_models, write_library  # noqa: E402
+from tiny_whisper import KILL_ONCE_ENV, use_tiny_models, write_library  # noqa: E402
 
 import benchmark.run.runner as runner  # noqa: E402
 from baselines.weights import ENV_DIR  # noqa: E402
@@ -86,6 +87,8 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
         run_table("table1", options)
     finally:
         torch.set_num_threads(threads)
+    killed = tmp_path / "killed"
+    monkeypatch.setenv(KILL_ONCE_ENV, str(killed))
     (tmp_path / "cache-ray").mkdir()
     (tmp_path / "cache-ray" / "corpora").symlink_to(tmp_path / "cache-local" / "corpora")
     lines: list[str] = []
@@ -96,14 +99,17 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
             out_dir=tmp_path / "ray",
             cache_dir=tmp_path / "cache-ray",
             executor="ray",
-            ray=RayOptions(setup_hook="tiny_whisper.register_in_worker", local_cpus=2),
+            ray=RayOptions(setup_hook="tiny_whisper.register_and_kill_once", local_cpus=2),
         ),
         log=lines.append,
     )
     assert not ray.is_initialized()  # the executor stops the instance it started
     assert any("ray: 6 runs on 2 CPUs" in line for line in lines), lines
 
+    assert killed.exists()  # a worker died mid-run ...
     local, remote = _files(tmp_path / "local"), _files(tmp_path / "ray")
+    # ... and its retried task resumed from the run's epoch checkpoint
+    assert [r["training"]["resumed_from"] for r in remote.values()].count("checkpoint") == 1
     assert sorted(remote) == sorted(local) and len(local) == 6  # 3 rows x 2 seeds
     for name, r in remote.items():
         ref = local[name]

@@ -9,6 +9,7 @@ model names).
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
@@ -74,3 +75,30 @@ def register_in_worker() -> None:
             replace=True,
         )
     runner.measure_efficiency = measure_efficiency.__wrapped__
+
+
+KILL_ONCE_ENV = "QUADS_TEST_KILL_ONCE"  # a marker file: the first worker to checkpoint dies
+
+
+def register_and_kill_once() -> None:
+    """``register_in_worker``, and the first run to write an epoch checkpoint (anywhere: the
+    marker file in ``$QUADS_TEST_KILL_ONCE`` decides) kills its worker right after it."""
+    import quads.engine
+
+    register_in_worker()
+    marker = os.environ.get(KILL_ONCE_ENV)
+    if not marker or getattr(quads.engine.save_checkpoint, "kills_once", False):
+        return
+    save = quads.engine.save_checkpoint
+
+    def save_then_die(path, state):
+        save(path, state)
+        if "checkpoints" in Path(path).parts:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os._exit(1)
+
+    save_then_die.kills_once = True
+    quads.engine.save_checkpoint = save_then_die

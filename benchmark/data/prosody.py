@@ -44,7 +44,7 @@ def load_prosody(
         / f"{split}-f{n_frames}-v{PROSODY_VERSION}-{digest}.pt"
     )
     if path.exists():
-        return torch.load(path).float()
+        return torch.load(path, map_location="cpu").float()
     by_uid = {u.uid: u for u in corpus.split(split)}
     rows = []
     for uid in tqdm(uids, desc=f"prosody {corpus.name}/{split}", unit="utt", disable=not progress):

@@ -83,7 +83,7 @@ class Workspace:
                 / f"{name}-{corpus.fingerprint}-{self.profile.n_frames}-{digest}.pt"
             )
             if path.exists():
-                feats = torch.load(path)
+                feats = torch.load(path, map_location="cpu")  # made on any device
             else:
                 pre = load_whisper_encoder(name)
                 size = name.split(".")[0].split("-")[0]

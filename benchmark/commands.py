@@ -84,7 +84,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
     choice = _data_choice(args)
-    default = out_dir_for(profile.name, choice.replaced(profile, args.datasets))
+    replaced = choice.replaced(profile, args.datasets)
+    if args.as_reference and replaced:
+        raise ValueError(
+            f"--as-reference writes the reference of profile {profile.name!r} on its own corpora; "
+            f"this run replaces {', '.join(f'{d} by {c}' for d, c in sorted(replaced.items()))} "
+            "(drop the root flags, QUADS_FSC_ROOT / QUADS_SLURP_ROOT and --subset)"
+        )
+    default = out_dir_for(profile.name, replaced)
     out = args.out or (REFERENCE_DIR if args.as_reference else default)
     options = RunOptions(
         profile=profile,
@@ -193,10 +200,11 @@ def cmd_export_corpus(args: argparse.Namespace) -> int:
     """Write a synthetic corpus in the official FSC or SLURP layout."""
     from benchmark.data.cache import cache_root
     from benchmark.data.corpora import get_corpus
-    from benchmark.data.export import export_corpus
+    from benchmark.data.export import check_out, export_corpus
     from benchmark.data.subset import stratified_subset
 
     profile = get_profile(args.profile)
+    check_out(args.out)  # before a corpus is generated
     name = f"synthetic-{args.layout}"
     options = {"config": profile.synthetic[name]} if name in profile.synthetic else {}
     cache = (args.cache_dir or cache_root()) / "corpora"

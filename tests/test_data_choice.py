@@ -66,6 +66,7 @@ def test_roots_come_from_flags_else_the_environment(monkeypatch):
     [
         (["--subset", "0"], "--subset must be >= 1"),
         (["--teacher", "huge"], "unknown --teacher 'huge'; known: tiny"),
+        (["--subset", "5", "--as-reference"], "replaces FSC by synthetic-fsc-subset5"),
     ],
 )
 def test_bad_data_options_are_named(argv, expected, capsys):

@@ -79,3 +79,23 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
         capsys.readouterr().out
     )
     assert not out.exists() and not cache.exists()
+
+
+def test_time_estimate_scales_the_reference_by_frames_utterances_and_epochs(tmp_path, monkeypatch):
+    import benchmark.run.reference as reference
+    from benchmark.rows import experiments
+    from benchmark.run.dry_run import estimate_text
+    from benchmark.run.results import Result, result_path, write_result
+
+    exp = next(
+        e for e in experiments("table1") if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"
+    )
+    result = Result(exp, "cpu", 0, "synthetic-fsc", {}, wall_seconds=120.0)
+    write_result(result_path(tmp_path / "results", exp, "cpu", 0), result)
+    monkeypatch.setattr(reference, "REFERENCE_DIR", tmp_path)
+    need = preflight.DataNeed("FSC", "fsc", "/data/fsc", {"train": 620 * 4}, 0, True)
+    same = estimate_text([(exp, 0)], PROFILES["cpu"], "table1", {"FSC": "synthetic-fsc"}, [need])
+    assert same.startswith("time: about 2 min (the cpu reference's wall times")
+    # paper: 10x the frames, 4x the training utterances, D10 + Q12 = 22 epochs instead of 5
+    paper = estimate_text([(exp, 0)], PROFILES["paper"], "table1", {"FSC": "fsc"}, [need])
+    assert paper.startswith(f"time: about {120 * 10 * 4 * 22 / 5 / 60:.0f} min (rough")

@@ -113,6 +113,13 @@ def test_the_real_loaders_read_the_copies(exported):
     assert all(u.recording.endswith("-headset.flac") for u in close.utterances)
 
 
+def test_export_refuses_a_folder_in_use(exported, capsys):
+    argv = ["export-corpus", "--layout", "fsc", "--out", str(exported["fsc"])]
+    assert main(argv) == 2
+    assert f"--out {exported['fsc']} exists and is not an empty folder" in capsys.readouterr().err
+    assert (exported["fsc"] / "data" / "train_data.csv").is_file()  # left as it was
+
+
 def _tiny_profile(monkeypatch, name: str, **changes) -> None:
     monkeypatch.setitem(
         PROFILES,

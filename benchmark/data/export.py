@@ -135,6 +135,14 @@ def _write_slurp(
     return written, listed_missing, headset
 
 
+def check_out(out: str | os.PathLike) -> Path:
+    """``out`` resolved; a ``ValueError`` when it exists and is not an empty folder."""
+    final = Path(out).expanduser().resolve()
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise ValueError(f"--out {final} exists and is not an empty folder; choose a new folder")
+    return final
+
+
 def export_corpus(
     corpus: Corpus,
     layout: str,
@@ -156,9 +164,7 @@ def export_corpus(
         )
     if missing < 0 or headset_every < 0:
         raise ValueError(f"missing and headset_every must be >= 0, got {missing}, {headset_every}")
-    final = Path(out).expanduser().resolve()
-    if final.exists() and (not final.is_dir() or any(final.iterdir())):
-        raise ValueError(f"--out {final} exists and is not an empty folder; choose a new folder")
+    final = check_out(out)
     if final.is_dir():
         final.rmdir()
     tmp = new_temp_dir(final)

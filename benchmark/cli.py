@@ -8,9 +8,46 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmark.commands import TABLES, cmd_list, cmd_report, cmd_run, cmd_tune
+from benchmark.commands import (
+    TABLES,
+    cmd_export_corpus,
+    cmd_list,
+    cmd_report,
+    cmd_run,
+    cmd_tune,
+)
 from benchmark.profiles import PROFILES
 from quads.train import PRECISIONS
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """Which corpus each dataset runs on (``benchmark.run.data_choice``)."""
+    p.add_argument(
+        "--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT): FSC runs on it, any profile"
+    )
+    p.add_argument(
+        "--slurp-root",
+        help="SLURP checkout folder (or env QUADS_SLURP_ROOT): SLURP runs on it, any profile",
+    )
+    p.add_argument(
+        "--subset",
+        type=int,
+        metavar="N",
+        help="a quick look: at most N utterances per split, stratified by intent",
+    )
+    p.add_argument(
+        "--slurp-headset",
+        choices=("all", "farfield", "only"),
+        default="all",
+        help="real SLURP recordings: all (the official scoring), far-field only, close-talk only",
+    )
+    p.add_argument(
+        "--unseen-labels",
+        choices=("error", "drop", "keep"),
+        default="error",
+        help="real corpora: valid/test labels never seen in train stop the run, are dropped, or kept",
+    )
+    p.add_argument("--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)")
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -33,11 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--datasets", nargs="+", action="extend", help="SLURP and/or FSC (default: both)"
     )
     run.add_argument("--seeds", nargs="+", action="extend", type=int, help="default: the profile's")
-    run.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
-    run.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
-    run.add_argument(
-        "--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)"
-    )
+    add_data_args(run)
     run.add_argument(
         "--precision",
         choices=PRECISIONS,
@@ -47,6 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", help="'auto', 'cpu', 'cuda', 'cuda:1' ... (default: the profile's)"
     )
     run.add_argument("--force", action="store_true", help="recompute complete results too")
+    run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one run after the other here; ray: runs as Ray tasks (pip install "
+        "'quads-repro[cluster]'; the cache folder on a filesystem every node sees)",
+    )
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
+    run.add_argument("--ray-cpus", type=float, help="CPUs per run (default: the profile's)")
+    run.add_argument("--ray-gpus", type=float, help="GPUs per run (default: the profile's)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (runs, what each needs, time and disk estimates), train nothing",
+    )
+    run.add_argument(
+        "--teacher",
+        help="Whisper encoder to distill from (default: the profile's; e.g. base when the paper "
+        "profile's large-v2 is not available offline)",
+    )
     run.add_argument("--print", action="store_true", help="print the Markdown report at the end")
     run.add_argument(
         "--reference-only",
@@ -66,11 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
     tun.add_argument("--datasets", nargs="+", default=["FSC"], help="SLURP and/or FSC")
     tun.add_argument("--out", type=Path, default=None, help="report folder (default: reports/)")
-    tun.add_argument("--fsc-root", help="FSC release folder (or env QUADS_FSC_ROOT)")
-    tun.add_argument("--slurp-root", help="SLURP checkout folder (or env QUADS_SLURP_ROOT)")
-    tun.add_argument(
-        "--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)"
-    )
+    add_data_args(tun)
     tun.set_defaults(func=cmd_tune)
 
     rep = sub.add_parser("report", help="render the report from existing result files only")
@@ -82,6 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
     lst.add_argument("--out", type=Path, default=None, help="report folder with result files")
     lst.set_defaults(func=cmd_list)
+
+    exp = sub.add_parser(
+        "export-corpus",
+        help="write a synthetic corpus in the official FSC or SLURP layout (a real-layout copy)",
+    )
+    exp.add_argument("--layout", choices=("fsc", "slurp"), required=True)
+    exp.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+    exp.add_argument("--profile", default="cpu", help="whose synthetic corpus (default: cpu)")
+    exp.add_argument("--subset", type=int, metavar="N", help="at most N utterances per split")
+    exp.add_argument(
+        "--missing", type=int, default=2, help="audio files listed but absent, per split"
+    )
+    exp.add_argument(
+        "--headset-every",
+        type=int,
+        default=4,
+        help="SLURP: every n-th recording gets a '-headset' close-talk copy (0: none)",
+    )
+    exp.add_argument("--cache-dir", type=Path, help="corpora cache (or QUADS_CACHE_DIR)")
+    exp.set_defaults(func=cmd_export_corpus)
     return parser
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -21,16 +20,25 @@ def default_out_dir(profile: str) -> Path:
     return Path("reports") if profile == "cpu" else Path("reports") / profile
 
 
-def _data_roots(args: argparse.Namespace) -> dict[str, str]:
-    roots = {}
-    for corpus, flag, env in (
-        ("fsc", args.fsc_root, "QUADS_FSC_ROOT"),
-        ("slurp", args.slurp_root, "QUADS_SLURP_ROOT"),
-    ):
-        value = flag or os.environ.get(env)
-        if value:
-            roots[corpus] = value
-    return roots
+def _data_choice(args: argparse.Namespace):
+    """Roots (flags, else environment), --subset and the loaders' options."""
+    from benchmark.run.data_choice import DataChoice, roots_from
+
+    return DataChoice(
+        roots=roots_from(args.fsc_root, args.slurp_root),
+        subset=args.subset,
+        slurp_headset=args.slurp_headset,
+        unseen_labels=args.unseen_labels,
+    )
+
+
+def out_dir_for(profile: str, replaced: dict[str, str]) -> Path:
+    """The default report folder: ``default_out_dir``, or ``reports/<profile>+<corpus>...`` when
+    a dataset runs on another corpus than the profile's (its results never overwrite those)."""
+    base = default_out_dir(profile)
+    if not replaced:
+        return base
+    return Path("reports") / "+".join([profile, *(replaced[d] for d in sorted(replaced))])
 
 
 def _announce(md: Path, js: Path, show: bool, detail: str = "") -> int:
@@ -60,6 +68,7 @@ def _reference_only(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.run.ray_executor import RayOptions
     from benchmark.run.reference import REFERENCE_DIR
     from benchmark.run.runner import RunOptions, run_table
 
@@ -69,22 +78,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds = check_seeds(args.seeds or ())
     if args.device:
         check_device(args.device)
-    overrides = {k: getattr(args, k) for k in ("precision", "device") if getattr(args, k)}
+    overrides = {
+        k: getattr(args, k) for k in ("precision", "device", "teacher") if getattr(args, k)
+    }
+    if "teacher" in overrides:
+        from baselines.whisper import WHISPER_MODELS
+
+        if args.teacher not in WHISPER_MODELS:
+            raise ValueError(
+                f"unknown --teacher {args.teacher!r}; known: {', '.join(WHISPER_MODELS)}"
+            )
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
-    out = args.out or (REFERENCE_DIR if args.as_reference else default_out_dir(profile.name))
+    choice = _data_choice(args)
+    datasets = tuple(dict.fromkeys(args.datasets or DATASETS))
+    replaced = choice.replaced(profile, datasets)
+    if args.as_reference and replaced:
+        raise ValueError(
+            f"--as-reference writes the reference of profile {profile.name!r} on its own corpora; "
+            f"this run replaces {', '.join(f'{d} by {c}' for d, c in sorted(replaced.items()))} "
+            "(drop the root flags, QUADS_FSC_ROOT / QUADS_SLURP_ROOT and --subset)"
+        )
+    default = out_dir_for(profile.name, replaced)
+    out = args.out or (REFERENCE_DIR if args.as_reference else default)
     options = RunOptions(
         profile=profile,
         out_dir=out,
         seeds=seeds,
         rows=tuple(dict.fromkeys(args.rows)) if args.rows else None,
-        datasets=tuple(dict.fromkeys(args.datasets or DATASETS)),
-        data_roots=_data_roots(args),
+        datasets=datasets,
+        data=choice,
+        executor=args.executor,
+        ray=RayOptions(args.ray_address, args.ray_cpus, args.ray_gpus),
         cache_dir=args.cache_dir,
         force=args.force,
         as_reference=args.as_reference,
     )
 
+    if args.dry_run:
+        from benchmark.run.dry_run import dry_run
+
+        text, code = dry_run(args.table, options)
+        print(text)
+        return code
     md, js = run_table(args.table, options)
     return _announce(md, js, args.print)
 
@@ -94,7 +130,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
-    ws = Workspace(profile, _data_roots(args), args.cache_dir)
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
     md, js = tune(profile, tuple(args.datasets), ws, args.out or Path("reports"))
     return _announce(md, js, show=True)
 
@@ -170,4 +206,29 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(
                 f"  {e.row:24s} {e.bits:2d} bit {e.init:10s} {e.strategy:31s} needs {needs}; {time_note}"
             )
+    return 0
+
+
+def cmd_export_corpus(args: argparse.Namespace) -> int:
+    """Write a synthetic corpus in the official FSC or SLURP layout."""
+    from benchmark.data.cache import cache_root
+    from benchmark.data.corpora import get_corpus
+    from benchmark.data.export import check_out, export_corpus
+    from benchmark.data.subset import stratified_subset
+
+    profile = get_profile(args.profile)
+    check_out(args.out)  # before a corpus is generated
+    name = f"synthetic-{args.layout}"
+    options = {"config": profile.synthetic[name]} if name in profile.synthetic else {}
+    cache = (args.cache_dir or cache_root()) / "corpora"
+    corpus = get_corpus(name, cache_dir=cache, **options)
+    if args.subset is not None:
+        corpus = stratified_subset(corpus, args.subset)
+    done = export_corpus(corpus, args.layout, args.out, args.missing, args.headset_every)
+    root_flag = "--fsc-root" if args.layout == "fsc" else "--slurp-root"
+    print(
+        f"{done.root}: {corpus.name} in the {args.layout.upper()} layout, {done.audio_files} "
+        f"audio files ({done.headset_copies} close-talk copies), {done.missing} listed but "
+        f"missing\nuse it with: quads-bench run {root_flag} {done.root}"
+    )
     return 0

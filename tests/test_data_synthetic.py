@@ -163,7 +163,9 @@ def _tree_bytes(folder):
 def test_tiny_corpus_has_its_splits_with_disjoint_speakers(tiny_fsc_corpora):
     a = load_synthetic("synthetic-fsc", TINY, cache_dir=tiny_fsc_corpora, progress=False)
     folder_a = corpus_dir("synthetic-fsc", TINY, tiny_fsc_corpora)
-    assert len(_tree_bytes(folder_a)) == 12 + 4  # wavs + manifest, config, integrity record, marker (not timing)
+    assert (
+        len(_tree_bytes(folder_a)) == 12 + 4
+    )  # wavs + manifest, config, integrity record, marker (not timing)
     assert a.stands_for == "FSC" and a.synthetic and a.intents == tuple(sorted(TINY.intents))
     assert a.counts() == {"train": 6, "valid": 3, "test": 3}
     spk = {s: {u.speaker for u in a.split(s)} for s in ("train", "valid", "test")}

@@ -17,6 +17,8 @@ of `quads/`, only `quads.atomic`).
     prosody.py   load_prosody: those features per split, cached
     cache.py     cache folders, atomic publication of a folder; re-exports quads.atomic's
                  atomic_write of a file
+    subset.py    stratified_subset: at most N utterances per split, stratified by intent
+    export.py    export_corpus: a corpus written in FSC's or SLURP's official layout
 
 Submodules are imported on demand (nothing heavy is imported here).
 """

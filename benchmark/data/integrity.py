@@ -82,7 +82,7 @@ def load_torch_cache(path: Path, what: str) -> object | None:
     problem = torch_file_problem(path)
     if problem is None:
         try:
-            return torch.load(path)
+            return torch.load(path, map_location="cpu")  # made on any device
         except (RuntimeError, EOFError, ValueError, OSError) as err:
             problem = f"unloadable ({err})"
     cache_message(f"{what} {path} is damaged: {problem}; recomputing it")

@@ -17,8 +17,11 @@ from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
 from benchmark.rows import Experiment, experiments
+from benchmark.run import preflight
+from benchmark.run.data_choice import DataChoice
 from benchmark.run.efficiency import measure_efficiency
 from benchmark.run.provenance import provenance
+from benchmark.run.ray_executor import RayOptions
 from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
 from benchmark.run.reference import (
     REFERENCE_DIR,
@@ -46,6 +49,9 @@ class RunOptions:
     rows: tuple[str, ...] | None = None  # paper row labels; None = all
     datasets: tuple[str, ...] = DATASETS
     data_roots: dict[str, str] = field(default_factory=dict)  # corpus name -> root folder
+    data: DataChoice | None = None  # roots, --subset, loader options (None: data_roots alone)
+    executor: str = "local"  # "local" | "ray" (benchmark.run.ray_executor)
+    ray: RayOptions = field(default_factory=RayOptions)
     cache_dir: Path | None = None
     force: bool = False  # recompute even complete results
     as_reference: bool = False  # maintainers: (re)write the committed reference run
@@ -54,6 +60,10 @@ class RunOptions:
     @property
     def results_dir(self) -> Path:
         return self.out_dir / "results"
+
+    @property
+    def choice(self) -> DataChoice:
+        return self.data if self.data is not None else DataChoice(roots=self.data_roots)
 
 
 def select(table: str, rows: Sequence[str] | None, datasets: Sequence[str]) -> list[Experiment]:
@@ -222,6 +232,18 @@ def progress_bar(desc: str, est, n_runs: int) -> tuple[tqdm, list[int]]:
     return bar, steps
 
 
+EXECUTORS = ("local", "ray")
+
+
+def _run_locally(todo: list, profile: Profile, choice: DataChoice, ws: Workspace):
+    """The runs of ``todo`` one after the other in this process: (index, Result) as they end."""
+    for i, (exp, seed, _path) in enumerate(todo):
+        tqdm.write(
+            f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
+        )
+        yield i, run_experiment(exp, choice.profile_for(profile, exp.dataset), seed, ws)
+
+
 def run_table(
     table: str, options: RunOptions, log: Callable[[str], None] = print
 ) -> tuple[Path, Path]:
@@ -230,15 +252,27 @@ def run_table(
     Before training, prints what will run and an estimate of how long it takes here; a user's
     report shows the committed reference beside each cell (``benchmark.run.reference``)."""
     profile = options.profile
+    if options.executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}")
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
     exps = select(table, options.rows, options.datasets)
     started = time.perf_counter()
-    ws = Workspace(profile, options.data_roots, options.cache_dir)
+    choice = options.choice
+    ws = Workspace(profile, choice, options.cache_dir)
+    # everything the runs need, checked in seconds before any corpus is generated or loaded
+    preflight.require(
+        preflight.check(exps, profile, choice, options.out_dir, ws.cache, options.rows or ())
+    )
     todo, done = [], 0
     for exp in exps:
         corpus = ws.corpus(exp.dataset)
+        # the profile as this dataset runs it (its corpus replaced when a root is given)
         config = experiment_config(
-            exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision
+            exp,
+            choice.profile_for(profile, exp.dataset),
+            corpus.fingerprint,
+            len(corpus.intents),
+            ws.precision,
         )
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
@@ -249,10 +283,12 @@ def run_table(
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
     # the reference machine's yardstick, measured before training while the machine is quiet
     step_seconds = calibrate() if options.as_reference and todo else None
+    # cells are compared with the reference only where both ran on the same corpus
+    replaced = choice.replaced(profile, {e.dataset for e in exps})
     reference = []
-    if not options.as_reference:
+    if not options.as_reference and len(replaced) < len({e.dataset for e in exps}):
         ref_scan = scan_results(options.reference_dir / "results", profile.name, table)
-        reference = ref_scan.results
+        reference = [r for r in ref_scan.results if r.experiment.dataset not in replaced]
         if ref_scan.excluded:
             log(
                 f"the reference's {len(ref_scan.excluded)} unusable result file(s) are left out "
@@ -268,12 +304,14 @@ def run_table(
             log(line)
     bar, steps = progress_bar(table, est, len(todo))
     trained_seconds = 0.0
-    for i, (exp, seed, path) in enumerate(todo):
-        tqdm.write(
-            f"== {exp.row} [{exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}, seed {seed}]"
-        )
-        result = run_experiment(exp, profile, seed, ws)
-        write_result(path, result)
+    if options.executor == "ray":
+        from benchmark.run.ray_executor import run_on_ray
+
+        finished = run_on_ray(todo, profile, choice, ws.cache, options.ray, log=log)
+    else:
+        finished = _run_locally(todo, profile, choice, ws)
+    for i, result in finished:
+        write_result(todo[i][2], result)
         trained_seconds += result.wall_seconds
         bar.update(steps[i])
     bar.close()

@@ -14,6 +14,7 @@ from baselines.whisper import WhisperClassifier, encoder_dims
 from benchmark.data.cache import cache_root
 from benchmark.data.integrity import load_torch_cache, save_torch_cache
 from benchmark.profiles import Profile
+from benchmark.run.data_choice import DataChoice
 from quads.distill import teacher_features
 from quads.train import TensorData, pick_device, resolve_precision
 
@@ -24,11 +25,12 @@ class Workspace:
     def __init__(
         self,
         profile: Profile,
-        data_roots: dict[str, str] | None = None,
+        data: DataChoice | dict[str, str] | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
         self.profile = profile
-        self.data_roots = data_roots or {}
+        # which corpus each dataset runs on (a dict: root folders by real corpus name)
+        self.choice = data if isinstance(data, DataChoice) else DataChoice(roots=data or {})
         self.cache = Path(cache_dir).expanduser() if cache_dir is not None else cache_root()
         self._corpora: dict[str, object] = {}
         self._features: dict[tuple[str, str], object] = {}
@@ -40,16 +42,8 @@ class Workspace:
         self.precision: str = resolve_precision(profile.precision, self.device)
 
     def corpus(self, dataset: str):
-        from benchmark.data.corpora import get_corpus
-
         if dataset not in self._corpora:
-            name = self.profile.corpus_for(dataset)
-            options = {}
-            if name in self.profile.synthetic:
-                options["config"] = self.profile.synthetic[name]
-            self._corpora[dataset] = get_corpus(
-                name, root=self.data_roots.get(name), cache_dir=self.cache / "corpora", **options
-            )
+            self._corpora[dataset] = self.choice.load(self.profile, dataset, self.cache / "corpora")
         return self._corpora[dataset]
 
     def features(self, dataset: str, split: str):
@@ -117,13 +111,17 @@ class Workspace:
     def data_notes(self, dataset: str) -> dict[str, object]:
         """What was skipped or converted on the way from the corpus to features."""
         corpus = self.corpus(dataset)
-        return {
+        notes = {
             "corpus": corpus.name,
             "skipped": dict(corpus.skipped),
             "features": {
                 s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset
             },
         }
+        options = self.choice.notes(self.profile, dataset)
+        if options:  # absent for the profile's own corpora: their result files stay as they were
+            notes["options"] = options
+        return notes
 
     def data(
         self, dataset: str, split: str, teacher: bool = False, inputs: tuple[str, ...] = ("mel",)

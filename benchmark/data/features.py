@@ -1,20 +1,17 @@
 """Whisper log-mel features and their on-disk cache.
 
-`log_mel` reproduces Whisper's front end (`transformers.WhisperFeatureExtractor`,
-feature_size 80): 25 ms Hann window (n_fft 400), 10 ms hop (160) at 16 kHz, power
-spectrum, Slaney mel filter bank 0-8 kHz, log10 clamped at 1e-10, floored at max - 8,
-then (x + 4) / 4. Audio is cropped or zero-padded to `n_frames * 160` samples first, so
-the output is exactly (80, n_frames) (3000 frames = 30 s, Whisper's native input).
-`log10_mel` is the same spectrogram before the floor and scaling, for the prosodic band
-energies (`benchmark.data.prosody_features`): one filter bank, window and hop for both.
+`log_mel` reproduces Whisper's front end (`transformers.WhisperFeatureExtractor`, 80 mels): 25 ms
+Hann window (n_fft 400), 10 ms hop (160) at 16 kHz, Slaney mel bank 0-8 kHz, log10 clamped at
+1e-10, floored at max - 8, then (x + 4) / 4, on audio cropped or padded to `n_frames * 160`
+samples: exactly (80, n_frames). `log10_mel`, the same before floor and scaling, feeds the
+prosodic band energies (`benchmark.data.prosody_features`).
 
-`load_features` computes a split's features once per (corpus fingerprint, split,
-n_frames, FEATURE_VERSION) and keeps them as a Hugging Face `datasets` folder
-(`save_to_disk`, float16 mel arrays + label ids + uids), built in a temporary folder and
-renamed when complete. ``meta.json`` records the size and sha256 of every file of the cache; a
-cache whose files no longer match (or that cannot be read) is reported by name and rebuilt
-(``benchmark.data.integrity``). Audio is read with soundfile (`read_audio`), not `datasets`'
-Audio feature (which needs torchcodec/FFmpeg).
+`load_features` computes a split's features once per (corpus fingerprint, split, n_frames,
+FEATURE_VERSION) as a Hugging Face `datasets` folder (float16 mels + label ids + uids), built in a
+temporary folder and renamed when complete. ``meta.json`` records the size and sha256 of every
+file; a cache that no longer matches or cannot be read is named and rebuilt
+(``benchmark.data.integrity``). Audio is read with soundfile (`read_audio`), not `datasets`' Audio
+feature (which needs torchcodec/FFmpeg).
 """
 
 from __future__ import annotations
@@ -46,8 +43,7 @@ N_MELS = 80
 
 @lru_cache(maxsize=4)
 def _filter_bank(n_mels: int) -> np.ndarray:
-    """Whisper's mel filter bank (transformers), (N_FFT // 2 + 1, n_mels) = (201, 80) float64,
-    read only."""
+    """Whisper's mel filter bank (transformers), (201, n_mels) float64, read only."""
     from transformers.audio_utils import mel_filter_bank
 
     fb = mel_filter_bank(
@@ -58,7 +54,7 @@ def _filter_bank(n_mels: int) -> np.ndarray:
         sampling_rate=SAMPLE_RATE,
         norm="slaney",
         mel_scale="slaney",
-    )  # (201, n_mels)
+    )
     fb.setflags(write=False)
     return fb
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_data_features import _corpus
+from test_data_synthetic import FSC_INTENTS, TINY
+from test_mct import FAST, _run
 
 from benchmark.data.audio import write_audio
 from benchmark.data.features import feature_dir, load_features
@@ -28,9 +31,6 @@ from benchmark.data.synthetic import (
 from benchmark.data.synthetic_plan import SyntheticConfig
 from quads.engine import _save
 from quads.mct import distillation_only, finetune
-from tests.test_data_features import _corpus
-from tests.test_data_synthetic import FSC_INTENTS, TINY
-from tests.test_mct import FAST, _run
 
 SMALL = SyntheticConfig(**{**TINY.__dict__, "n_train_speakers": 1, "intents": FSC_INTENTS[:2]})
 

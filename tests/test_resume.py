@@ -27,19 +27,19 @@ from pathlib import Path
 
 import pytest
 from helpers import TINY_FSC, run_forked
+from tiny_whisper import DIMS, write_library
 
 import benchmark.run.runner as runner
 import quads.engine
 from baselines.registry import MODELS, ModelSpec
 from baselines.weights import ENV_DIR
-from baselines.whisper import WhisperClassifier, WhisperDims
+from baselines.whisper import WhisperClassifier
 from benchmark.data.cache import CACHE_ENV
 from benchmark.profiles import Profile
 from benchmark.rows import experiments
 from benchmark.run.efficiency import Efficiency
 from quads.mct import Budget
 
-DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
 BITS = 4
 ROWS = ("QUADS",)
 
@@ -80,35 +80,6 @@ def run(out: Path, cache: Path, log=print) -> None:
     runner.run_table("table1", options, log=log)
 
 
-def _write_library(root: Path) -> Path:
-    """Tiny random-weight Whisper encoders as Hugging Face folders: the student's and the
-    teacher's "pretrained" weights."""
-    import torch
-    from safetensors.torch import save_file
-    from transformers import WhisperConfig
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
-    for seed, name in enumerate((MODELS["whisper-tiny"].pretrained, PROFILE.teacher)):
-        config = WhisperConfig(
-            d_model=DIMS.d_model,
-            encoder_layers=DIMS.layers,
-            encoder_attention_heads=DIMS.heads,
-            encoder_ffn_dim=DIMS.ffn,
-            decoder_layers=1,
-            decoder_attention_heads=DIMS.heads,
-            decoder_ffn_dim=DIMS.ffn,
-            max_source_positions=1500,
-        )
-        torch.manual_seed(seed)
-        state = WhisperEncoder(config).state_dict()
-        folder = root / name
-        folder.mkdir(parents=True)
-        config.to_json_file(str(folder / "config.json"))
-        tensors = {f"encoder.{k}": v.contiguous() for k, v in state.items()}
-        save_file(tensors, str(folder / "model.safetensors"))
-    return root
-
-
 def _run_in_child(out: Path, cache: Path, kill: bool) -> None:
     """A fresh invocation in a forked child, with ``cache`` as its cache root. ``kill``: SIGKILL
     the process right after its first epoch checkpoint is written."""
@@ -137,7 +108,9 @@ def _digest(path: str) -> str:
 def test_sigkill_mid_row_then_restart_matches_an_uninterrupted_run(
     tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
 ):
-    library = _write_library(tmp_path / "whisper")
+    library = write_library(
+        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
+    )
     monkeypatch.setenv(ENV_DIR, str(library))
     tiny_models(monkeypatch)
     for name in ("run-cache", "ref-cache"):

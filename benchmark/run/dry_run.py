@@ -72,7 +72,7 @@ def estimate_text(todo: list, profile, table: str, ran_on: dict[str, str], data)
 def dry_run(table: str, options) -> tuple[str, int]:
     """The plan as text, and the exit code: 0, or 2 when preflight found problems."""
     from benchmark.run.results import result_path
-    from benchmark.run.runner import _is_current, experiment_config, select
+    from benchmark.run.runner import _is_current, run_config, select
     from benchmark.run.workspace import Workspace
 
     profile, choice = options.profile, options.choice
@@ -85,14 +85,7 @@ def dry_run(table: str, options) -> tuple[str, int]:
     for exp in exps:
         config = None  # unknown without the corpus: every run counts as to do
         if exp.dataset in loadable:
-            corpus = ws.corpus(exp.dataset)
-            config = experiment_config(
-                exp,
-                choice.profile_for(profile, exp.dataset),
-                corpus.fingerprint,
-                len(corpus.intents),
-                ws.precision,
-            )
+            config = run_config(exp, profile, choice, ws)
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
             done = not options.force and config is not None and _is_current(path, config)

@@ -110,6 +110,21 @@ def experiment_config(
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
 
 
+def run_config(
+    exp: Experiment, profile: Profile, choice: DataChoice, ws: Workspace
+) -> dict[str, object]:
+    """``experiment_config`` of ``exp`` on the corpus its dataset runs on here (the profile as
+    that dataset runs it: its corpus replaced when a root is given)."""
+    corpus = ws.corpus(exp.dataset)
+    return experiment_config(
+        exp,
+        choice.profile_for(profile, exp.dataset),
+        corpus.fingerprint,
+        len(corpus.intents),
+        ws.precision,
+    )
+
+
 def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
     start = time.perf_counter()
     corpus = ws.corpus(exp.dataset)
@@ -265,15 +280,7 @@ def run_table(
     )
     todo, done = [], 0
     for exp in exps:
-        corpus = ws.corpus(exp.dataset)
-        # the profile as this dataset runs it (its corpus replaced when a root is given)
-        config = experiment_config(
-            exp,
-            choice.profile_for(profile, exp.dataset),
-            corpus.fingerprint,
-            len(corpus.intents),
-            ws.precision,
-        )
+        config = run_config(exp, profile, choice, ws)
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config, options.results_dir, log):

@@ -20,6 +20,7 @@ from benchmark.data.cache import atomic_write
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.profiles import Profile
 from benchmark.rows import Experiment
+from benchmark.run.snapshot import save_evaluated
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
 from quads.engine import Outcome, run_schedule
@@ -246,6 +247,12 @@ def train_row(
                     p.copy_(p.half().float())
         notes["bits"] = "every trained weight (centroids included) rounded to fp16, as stored"
     pred = predict(model, test, device=device)
+    save_evaluated(
+        work / "evaluated" / profile.name / f"{run_id}.pt",
+        model,
+        quantizer,
+        {"model": exp.model, "classes": n_classes, "n_frames": profile.n_frames},
+    )
     truth = test.tensors["labels"].numpy()
     if not corpus.synthetic and corpus.stands_for == "SLURP":
         path = work / "predictions" / profile.name / f"{run_id}.jsonl"

@@ -135,7 +135,7 @@ def _results(out: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatch):
+def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(ENV_DIR, str(exported["library"]))
     use_tiny_models(monkeypatch)
     _tiny_profile(monkeypatch, "cpu")
@@ -166,6 +166,15 @@ def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatc
             }
     header = (out / "table1.md").read_text()
     assert "corpora: `fsc`, `slurp`" in header
+    # each trained run keeps the model it was scored with (benchmark/run/snapshot.py)
+    assert len(list((cache / "runs" / "evaluated" / "cpu").glob("*.pt"))) == 4
+
+    # the dry run reads the corpora and the result files: nothing left to do, one more seed is
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out), "--cache-dir", str(cache), "--dry-run"]) == 0
+    assert "runs: 0 to do, 4 complete results reused" in capsys.readouterr().out
+    assert main([*argv, "1", "--out", str(out), "--cache-dir", str(cache), "--dry-run"]) == 0
+    assert "runs: 4 to do, 4 complete results reused" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ generated, cached or written."""
 from __future__ import annotations
 
 import statistics
+import sys
 from pathlib import Path
 
 from benchmark.data.cache import cache_root
@@ -88,7 +89,16 @@ def dry_run(table: str, options) -> tuple[str, int]:
             config = run_config(exp, profile, choice, ws)
         for seed in options.seeds or profile.seeds_for(exp):
             path = result_path(options.results_dir, exp, profile.name, seed)
-            done = not options.force and config is not None and _is_current(path, config)
+            done = (
+                not options.force
+                and config is not None
+                and _is_current(
+                    path,
+                    config,
+                    options.results_dir,
+                    log=lambda line: print(f"(dry run) {line}", file=sys.stderr),
+                )
+            )
             runs.append((exp, seed, done))
     ran_on = {d.dataset: d.corpus for d in pf.data}
     todo = [(e, s) for e, s, done in runs if not done]

@@ -151,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rob.add_argument("--batch-size", type=int, default=32, help="inference batch (default: 32)")
     rob.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="inference arithmetic under noise (default fp32, as the test split was scored; "
+        "bf16: autocast, faster where the CPU has native bf16); the clean check stays fp32",
+    )
+    rob.add_argument(
+        "--report-only",
+        action="store_true",
+        help="evaluate nothing: render the report from the result files there are",
+    )
+    rob.add_argument(
         "--cache-dir", type=Path, help="corpora, features, snapshots (or QUADS_CACHE_DIR)"
     )
     rob.add_argument("--print", action="store_true", help="print the Markdown report at the end")

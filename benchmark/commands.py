@@ -173,6 +173,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         table1_results=args.table1_results,
         as_reference=args.as_reference,
         batch_size=args.batch_size,
+        precision=args.precision,
+        report_only=args.report_only,
     )
     md, js = run_robustness(options)
     return _announce(md, js, args.print)

@@ -212,6 +212,9 @@ def render(
         *_provenance_lines(list(results), profile),
         *(f"- {line}" for line in counts),
         *cost_lines(results),
+        "- Inference arithmetic under noise: "
+        + (", ".join(sorted({str(r.config.get("precision")) for r in results})) or "–")
+        + " (the clean check against Table 1 always in fp32, as the test split was scored)",
         *_check_lines(results),
         "",
         "Cells: macro F1 (%) `seed mean ± std [95 % bootstrap interval over test utterances]`.",

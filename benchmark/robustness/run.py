@@ -12,7 +12,7 @@ from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.robustness.report import write_robustness_report
 from benchmark.robustness.results import scan_robustness
-from benchmark.robustness.sweep import plan, run_sweep
+from benchmark.robustness.sweep import Plan, plan, run_sweep
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.reference import REFERENCE_DIR, check_out_dir
 from benchmark.run.workspace import Workspace
@@ -29,6 +29,8 @@ class RobustnessOptions:
     as_reference: bool = False
     reference_dir: Path = REFERENCE_DIR
     batch_size: int = 32
+    precision: str = "fp32"  # inference arithmetic of the sweep: "fp32" | "bf16" (autocast)
+    report_only: bool = False  # render the report from existing result files, evaluate nothing
 
 
 def run_robustness(
@@ -43,6 +45,8 @@ def run_robustness(
     conditions = [get_condition(n) for n in dict.fromkeys(options.conditions)]
     if not conditions:
         raise ValueError("--conditions: name at least one condition")
+    if options.precision not in ("fp32", "bf16"):
+        raise ValueError(f"--precision must be fp32 or bf16, got {options.precision!r}")
     if options.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {options.batch_size}")
     profile = options.profile
@@ -57,8 +61,18 @@ def run_robustness(
     )
     for line in the_plan.skipped:
         log(f"skipped: {line}")
+    if options.report_only:
+        the_plan = Plan(skipped=the_plan.skipped, efficiency_only=the_plan.efficiency_only)
     sweep = run_sweep(
-        profile, conditions, the_plan, ws, results_dir, table1_dir, options.batch_size, log
+        profile,
+        conditions,
+        the_plan,
+        ws,
+        results_dir,
+        table1_dir,
+        options.batch_size,
+        options.precision,
+        log,
     )
     wall = time.perf_counter() - start
     log(

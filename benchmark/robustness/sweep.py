@@ -22,7 +22,10 @@ from benchmark.data.corrupted_features import CORRUPTED_VERSION, load_corrupted
 from benchmark.data.corruptions import Condition
 from benchmark.data.integrity import file_digest
 from benchmark.metrics import accuracy, macro_f1
+from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
+from benchmark.report.claims import BASELINES
+from benchmark.robustness.claim import QUADS_BITS
 from benchmark.robustness.results import (
     CLEAN,
     DIFFER,
@@ -156,6 +159,13 @@ def _is_current(path: Path, config: dict, snapshot_sha: str, results_dir: Path, 
     return stored.config == config and stored.snapshot.get("sha256") == snapshot_sha
 
 
+def priority(job: Job) -> tuple:
+    """Evaluation order: seed by seed, the claim's rows (QUADS 4 / 32 bit and the paper's
+    baselines) first, so an interrupted sweep already answers the claim on its first seed."""
+    claim = (job.exp.row == "QUADS" and job.exp.bits in QUADS_BITS) or job.exp.row in BASELINES
+    return (job.seed, not claim, DATASETS.index(job.exp.dataset))
+
+
 def run_sweep(
     profile: Profile,
     conditions: Sequence[Condition],
@@ -164,96 +174,98 @@ def run_sweep(
     results_dir: Path,
     table1_dir: Path,
     batch_size: int = 32,
+    precision: str = "fp32",
     log: Callable[[str], None] = print,
 ) -> SweepLog:
-    """Evaluate the plan's jobs, dataset by dataset; write one result file per job."""
+    """Evaluate the plan's jobs (``priority`` order); write one result file per job.
+
+    ``precision``: the arithmetic of the sweep's inference ("fp32" as the test split was scored,
+    or "bf16" autocast); the clean check always runs in fp32."""
     out = SweepLog()
     choice = DataChoice()
-    for ds in sorted({j.exp.dataset for j in the_plan.jobs}):
-        jobs = [j for j in the_plan.jobs if j.exp.dataset == ds]
-        corpus = ws.corpus(ds)
-        fs = ws.features(ds, "test")
-        todo = []
-        for job in jobs:
-            row = run_config(job.exp, profile, choice, ws)
-            config = _config(job, conditions, ws, fs.uids, row)
-            sha = file_digest(job.snapshot)
-            if _is_current(job.out, config, sha, results_dir, log):
-                out.reused += 1
-            else:
-                todo.append((job, row, config, sha))
-        if not todo:
+    todo = []
+    for job in the_plan.jobs:
+        uids = ws.features(job.exp.dataset, "test").uids
+        row = run_config(job.exp, profile, choice, ws)
+        config = {**_config(job, conditions, ws, uids, row), "precision": precision}
+        sha = file_digest(job.snapshot)
+        if _is_current(job.out, config, sha, results_dir, log):
+            out.reused += 1
+        else:
+            todo.append((job, row, config, sha))
+    todo.sort(key=lambda t: priority(t[0]))
+    feats: dict[tuple[str, str, str], object] = {}  # (dataset, condition, input) -> features
+    bar = tqdm(total=len(todo) * (len(conditions) + 1), desc="robustness", unit="eval")
+    for job, row, config, sha in todo:
+        ds = job.exp.dataset
+        corpus, fs = ws.corpus(ds), ws.features(ds, "test")
+        model = load_evaluated(job.snapshot)
+        if model is None:
+            out.damaged.append(
+                f"{label(job.exp, job.seed)}: snapshot {job.snapshot} damaged; {REMAKE}"
+            )
+            bar.update(len(conditions) + 1)
             continue
-        feats: dict[tuple[str, str], object] = {}
-
-        truth = [int(x) for x in fs.labels]
-        bar = tqdm(total=len(todo) * (len(conditions) + 1), desc=f"robustness {ds}", unit="eval")
-        for job, row, config, sha in todo:
-            model = load_evaluated(job.snapshot)
-            if model is None:
-                out.damaged.append(
-                    f"{label(job.exp, job.seed)}: snapshot {job.snapshot} damaged; {REMAKE}"
+        names = tuple(getattr(model, "inputs", ("mel",)))
+        for w in names:  # the corrupted split's input w, built or read once per dataset
+            if (ds, conditions[0].name, w) not in feats:
+                got = load_corrupted(
+                    corpus,
+                    "test",
+                    fs.uids,
+                    profile.n_frames,
+                    conditions,
+                    (w,),
+                    ws.cache / "robustness",
                 )
-                bar.update(len(conditions) + 1)
-                continue
-            names = tuple(getattr(model, "inputs", ("mel",)))
-            for w in names:  # the corrupted split's input w, built or read once per dataset
-                if not any(key[1] == w for key in feats):
-                    got = load_corrupted(
-                        corpus,
-                        "test",
-                        fs.uids,
-                        profile.n_frames,
-                        conditions,
-                        (w,),
-                        ws.cache / "robustness",
-                    )
-                    feats.update(got)
-                    built = sum(f.seconds for f in got.values() if not f.from_cache)
-                    out.feature_seconds[ds] = out.feature_seconds.get(ds, 0.0) + built
-            start = time.perf_counter()
-            clean = ws.data(ds, "test", inputs=names)
-            # the clean split exactly as train_row scored it (same data, device, batch size)
-            with torch.inference_mode():  # no autograd graph; the same arithmetic
-                preds = {CLEAN: [int(x) for x in predict(model, clean, device=ws.device)]}
+                feats.update({(ds, c, what): f for (c, what), f in got.items()})
+                built = sum(f.seconds for f in got.values() if not f.from_cache)
+                out.feature_seconds[ds] = out.feature_seconds.get(ds, 0.0) + built
+        truth = [int(x) for x in fs.labels]
+        start = time.perf_counter()
+        clean = ws.data(ds, "test", inputs=names)
+        with torch.inference_mode():  # no autograd graph; the same arithmetic
+            # the clean split exactly as train_row scored it (same data, device, batch size, fp32)
+            fp32_clean = [int(x) for x in predict(model, clean, device=ws.device)]
+            preds = {CLEAN: fp32_clean}
+            if precision != "fp32":
+                pred = predict(model, clean, batch_size, ws.device, precision)
+                preds[CLEAN] = [int(x) for x in pred]
             bar.update(1)
             for c in conditions:
                 tensors = {"labels": fs.labels}
                 for w in names:
-                    tensors[w] = feats[(c.name, w)].values.float()
-                data = TensorData(tensors)
-                with torch.inference_mode():
-                    pred = predict(model, data, batch_size=batch_size, device=ws.device)
+                    tensors[w] = feats[(ds, c.name, w)].values.float()
+                pred = predict(model, TensorData(tensors), batch_size, ws.device, precision)
                 preds[c.name] = [int(x) for x in pred]
                 bar.update(1)
-            seconds = time.perf_counter() - start
-            out.inference_seconds += seconds
-            check = clean_check(job, table1_dir, row, truth, preds[CLEAN])
-            if check["status"] == DIFFER:
-                line = (
-                    f"MISMATCH: {label(job.exp, job.seed)}: the snapshot's clean predictions differ "
-                    f"from {job.table1} in {check['differing']} of {check['n']} utterances"
-                )
-                out.mismatches.append(line)
-                log(line)
-            result = RobustnessResult(
-                experiment=job.exp,
-                profile=profile.name,
-                seed=job.seed,
-                corpus=corpus.name,
-                snapshot={"path": str(job.snapshot), "sha256": sha},
-                config=config,
-                clean_check=check,
-                metrics={k: _scores(truth, v) for k, v in preds.items()},
-                predictions={"truth": truth, **preds},
-                provenance=provenance(),
-                wall_seconds=seconds,
-                feature_seconds={
-                    w: sum(feats[(c.name, w)].seconds for c in conditions) for w in names
-                },
+        seconds = time.perf_counter() - start
+        out.inference_seconds += seconds
+        check = clean_check(job, table1_dir, row, truth, fp32_clean)
+        if check["status"] == DIFFER:
+            line = (
+                f"MISMATCH: {label(job.exp, job.seed)}: the snapshot's clean predictions differ "
+                f"from {job.table1} in {check['differing']} of {check['n']} utterances"
             )
-            write_robustness(job.out, result)
-            out.evaluated += 1
-            del model
-        bar.close()
+            out.mismatches.append(line)
+            log(line)
+        result = RobustnessResult(
+            experiment=job.exp,
+            profile=profile.name,
+            seed=job.seed,
+            corpus=corpus.name,
+            snapshot={"path": str(job.snapshot), "sha256": sha},
+            config=config,
+            clean_check=check,
+            metrics={k: _scores(truth, v) for k, v in preds.items()},
+            predictions={"truth": truth, **preds},
+            provenance=provenance(),
+            wall_seconds=seconds,
+            feature_seconds={
+                w: sum(feats[(ds, c.name, w)].seconds for c in conditions) for w in names
+            },
+        )
+        write_robustness(job.out, result)
+        out.evaluated += 1
+    bar.close()
     return out

@@ -149,9 +149,22 @@ def _check_lines(results: Sequence[RobustnessResult]) -> list[str]:
                 f"{r.clean_check['n']} utterances)"
             )
     text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    moved = [
+        (r.clean_check[k], r.clean_check["n"])
+        for r in results
+        for k in r.clean_check
+        if k.endswith("_vs_fp32_differing")
+    ]
     lines = [
         f"- Clean predictions of each snapshot vs its Table 1 result file's test predictions: {text}."
     ]
+    if moved:
+        lines.append(
+            f"- The sweep's reduced-precision arithmetic changes {sum(m for m, _ in moved)} of "
+            f"{sum(n for _, n in moved)} clean predictions ({len(moved)} runs) against fp32; "
+            "clean F1 and every corrupted F1 below use that arithmetic, so drops compare like with "
+            "like."
+        )
     if differ:
         lines.append(
             "- **MISMATCH: the snapshot is not the model its Table 1 row was scored with** for: "

@@ -242,6 +242,10 @@ def run_sweep(
         seconds = time.perf_counter() - start
         out.inference_seconds += seconds
         check = clean_check(job, table1_dir, row, truth, fp32_clean)
+        if precision != "fp32":  # how far the sweep's arithmetic moves the clean predictions
+            check[f"{precision}_vs_fp32_differing"] = sum(
+                a != b for a, b in zip(preds[CLEAN], fp32_clean, strict=True)
+            )
         if check["status"] == DIFFER:
             line = (
                 f"MISMATCH: {label(job.exp, job.seed)}: the snapshot's clean predictions differ "

@@ -228,3 +228,33 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
     assert path.exists() and path.parent.name.startswith("test-f40-v1-")
     with pytest.raises(ValueError, match="unknown inputs"):
         load_corrupted(corpus, "test", uids, 40, conds, ("spectrum",), tmp_path / "c")
+
+
+def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
+    from benchmark.robustness.sweep import plan, priority, run_id
+    from benchmark.run.results import Result, result_path, write_result
+
+    profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
+    cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"
+    exps = {(e.row, e.bits): e for e in table1_experiments() if e.dataset == "FSC"}
+    q4, large = exps[("QUADS", 4)], exps[("Whisper (large)", 32)]
+    snaps = cache / "runs" / "evaluated" / profile.name
+    snaps.mkdir(parents=True)
+    for exp, seed in ((q4, 1), (q4, 0), (exps[("PTQ control (ours)", 4)], 0)):
+        (snaps / f"{run_id(exp, seed)}.pt").write_bytes(b"x")
+    write_result(
+        result_path(table1, large, profile.name, 0),
+        Result(large, profile.name, 0, "synthetic-fsc", {}, {"f1": "weights not available"}),
+    )
+    got = plan(profile, ("FSC",), cache, results, table1)
+    assert got.efficiency_only == 2  # CTL_pt and CTL on FSC
+    assert [(j.exp.row, j.exp.bits, j.seed) for j in sorted(got.jobs, key=priority)] == [
+        ("QUADS", 4, 0),
+        ("PTQ control (ours)", 4, 0),
+        ("QUADS", 4, 1),
+    ]
+    lines = "\n".join(got.skipped)
+    assert "Whisper (large) 32 bit FSC seed 0: not trained: weights not available" in lines
+    assert (
+        f"QUADS 32 bit FSC seed 0: no snapshot {snaps / run_id(exps[('QUADS', 32)], 0)}.pt" in lines
+    )

@@ -13,6 +13,7 @@ from benchmark.commands import (
     cmd_export_corpus,
     cmd_list,
     cmd_report,
+    cmd_robustness,
     cmd_run,
     cmd_tune,
 )
@@ -126,6 +127,51 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(rep)
     rep.add_argument("--print", action="store_true", help="print the Markdown report")
     rep.set_defaults(func=cmd_report)
+
+    rob = sub.add_parser(
+        "robustness",
+        help="ours: every trained Table 1 row on its test set under unseen noise and reverberation",
+    )
+    rob.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")
+    rob.add_argument("--out", type=Path, default=None, help="report folder (default: reports/)")
+    rob.add_argument(
+        "--datasets", nargs="+", action="extend", help="SLURP and/or FSC (default: both)"
+    )
+    rob.add_argument(
+        "--conditions",
+        nargs="+",
+        action="extend",
+        help="corruptions by name (default: all; e.g. babble-0dB reverb-0.7s)",
+    )
+    rob.add_argument(
+        "--table1-results",
+        type=Path,
+        help="folder of the Table 1 result files to check the snapshots' clean predictions "
+        "against (default: <out>/results)",
+    )
+    rob.add_argument("--batch-size", type=int, default=32, help="inference batch (default: 32)")
+    rob.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="inference arithmetic under noise (default fp32, as the test split was scored; "
+        "bf16: autocast, faster where the CPU has native bf16); the clean check stays fp32",
+    )
+    rob.add_argument(
+        "--report-only",
+        action="store_true",
+        help="evaluate nothing: render the report from the result files there are",
+    )
+    rob.add_argument(
+        "--cache-dir", type=Path, help="corpora, features, snapshots (or QUADS_CACHE_DIR)"
+    )
+    rob.add_argument("--print", action="store_true", help="print the Markdown report at the end")
+    rob.add_argument(
+        "--as-reference",
+        action="store_true",
+        help="maintainers: write into reports/reference/ (beside the committed table1.md)",
+    )
+    rob.set_defaults(func=cmd_robustness)
 
     lst = sub.add_parser("list", help="list profiles, models and table rows with what they need")
     lst.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)}")

@@ -157,6 +157,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _announce(md, js, args.print, f" ({len(results)} result files)")
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """Inference-only noise-robustness sweep of the trained Table 1 rows (ours)."""
+    from benchmark.data.corruptions import CONDITIONS
+    from benchmark.robustness.run import RobustnessOptions, run_robustness
+    from benchmark.run.reference import REFERENCE_DIR
+
+    profile = get_profile(args.profile)
+    options = RobustnessOptions(
+        profile=profile,
+        out_dir=args.out or (REFERENCE_DIR if args.as_reference else default_out_dir(profile.name)),
+        datasets=tuple(dict.fromkeys(args.datasets or DATASETS)),
+        conditions=tuple(args.conditions or CONDITIONS),
+        cache_dir=args.cache_dir,
+        table1_results=args.table1_results,
+        as_reference=args.as_reference,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        report_only=args.report_only,
+    )
+    md, js = run_robustness(options)
+    return _announce(md, js, args.print)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from baselines.registry import MODELS
     from baselines.weights import available_offline

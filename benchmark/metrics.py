@@ -96,6 +96,15 @@ def bootstrap_ci(
     return {"accuracy": (float(lo_a), float(hi_a)), "f1": (float(lo_f), float(hi_f))}
 
 
+def resampled_f1(
+    y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Macro F1 (percent) of each bootstrap resample, the arithmetic of ``bootstrap_ci``:
+    y_true, y_pred (N,) class ids < n_classes, idx (R, N) utterance indices -> (R,). Paired
+    comparisons (one model on clean vs corrupted inputs) pass the same ``idx`` to both."""
+    return _confusion_f1_acc(np.asarray(y_true)[idx], np.asarray(y_pred)[idx], n_classes)[1]
+
+
 def chance_accuracy(y_true: Sequence[int]) -> float:
     """Accuracy (percent) of always predicting the most frequent test class."""
     t = np.asarray(y_true)

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
+# power spectrum ∝ 1/f^a: the training corpora use white / pink / brown (benchmark.data.
+# synthetic_plan); blue and violet (rising with frequency) are kept for the robustness sweep
+# (benchmark.data.corruptions), so its coloured noise is a family never heard in training
+COLORS: dict[str, float] = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0, "violet": -2.0}
+
 
 def colored_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """(n,) float32 noise of unit RMS; power spectrum ∝ 1/f^a, a = 0 white, 1 pink, 2 brown."""
-    alpha = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
+    """(n,) float32 noise of unit RMS; power spectrum ∝ 1/f^a, a = ``COLORS[kind]``: 0 white,
+    1 pink, 2 brown, -1 blue, -2 violet."""
+    if kind not in COLORS:
+        raise ValueError(f"unknown noise colour {kind!r}; known: {', '.join(COLORS)}")
+    alpha = COLORS[kind]
     white = rng.standard_normal(n)
     if alpha:
         spec = np.fft.rfft(white)

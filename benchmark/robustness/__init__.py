@@ -1,0 +1,1 @@
+"""The noise-robustness sweep (ours, not in the paper): ``quads-bench robustness``."""

@@ -1,0 +1,155 @@
+"""Robustness result files: one JSON per (Table 1 row, dataset, profile, seed), written atomically
+with a checksum, validated on read like the table result files (``benchmark.run.results``).
+
+``<out>/results/<profile>/robustness/<dataset>/<row slug>-seed<N>.json`` holds the row's test
+predictions on the clean split and under every condition, their accuracy / macro F1, the snapshot
+they came from, the check of the clean predictions against the row's Table 1 result file, the
+configuration that decides whether the file is reused, and the provenance of the run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmark.data.cache import atomic_write
+from benchmark.rows import Experiment, experiments
+from benchmark.run.results import content_checksum
+
+SCHEMA = 1
+KIND = "robustness"
+CLEAN = "clean"
+# clean_check statuses: the snapshot's clean predictions vs the Table 1 result file's
+EQUAL, DIFFER, NO_RESULT, OTHER_CONFIG = "equal", "DIFFER", "no table1 result", "other config"
+
+KEYS: dict[str, type | tuple[type, ...]] = {
+    "schema": int,
+    "kind": str,
+    "checksum": str,
+    "experiment": dict,
+    "profile": str,
+    "seed": int,
+    "corpus": str,
+    "snapshot": dict,
+    "config": dict,
+    "clean_check": dict,
+    "metrics": dict,
+    "predictions": dict,
+    "provenance": dict,
+    "wall_seconds": (int, float),
+    "feature_seconds": dict,
+}
+
+
+@dataclass(frozen=True)
+class RobustnessResult:
+    experiment: Experiment
+    profile: str
+    seed: int
+    corpus: str
+    snapshot: dict[str, str]  # path, sha256 of the evaluated-model snapshot
+    config: dict[str, object]  # conditions, n_frames, data, the row's Table 1 configuration
+    clean_check: dict[str, object]  # status, table1_result, differing, n
+    metrics: dict[str, dict[str, float]]  # condition (and "clean") -> accuracy, f1
+    predictions: dict[str, list[int]]  # "truth", "clean" and one list per condition (N,)
+    provenance: dict[str, object] = field(default_factory=dict)
+    wall_seconds: float = 0.0  # inference: clean + every condition
+    # input -> seconds its corrupted test features took to build, summed over the conditions (as
+    # recorded in the shared cache files; the cost of the corpus, paid once for every row)
+    feature_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def conditions(self) -> list[str]:
+        return [c for c in self.metrics if c != CLEAN]
+
+
+def robustness_path(results_dir: Path, exp: Experiment, profile: str, seed: int) -> Path:
+    return results_dir / profile / KIND / exp.dataset.lower() / f"{exp.slug}-seed{seed}.json"
+
+
+def write_robustness(path: Path, result: RobustnessResult) -> None:
+    """Atomic and fsync'ed; prediction lists on one line each."""
+    d = json.loads(json.dumps({**asdict(result), "schema": SCHEMA, "kind": KIND}))
+    d["checksum"] = content_checksum(d)
+    lists = {k: json.dumps(v) for k, v in d.pop("predictions").items()}
+    d["predictions"] = {k: f"@@{k}@@" for k in lists}
+    text = json.dumps(d, indent=1, sort_keys=True) + "\n"
+    for k, v in lists.items():
+        text = text.replace(f'"@@{k}@@"', v)
+    try:
+        with atomic_write(path, fsync=True) as tmp:
+            tmp.write_text(text)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
+
+
+def _check(data: object, path: Path) -> None:
+    def bad(what: str) -> ValueError:
+        return ValueError(f"robustness result file {path} is malformed: {what} (delete it)")
+
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    if set(data) != set(KEYS):
+        raise bad(f"keys {sorted(data)}, expected {sorted(KEYS)}")
+    for k, types in KEYS.items():
+        if not isinstance(data[k], types) or isinstance(data[k], bool):
+            raise bad(f"{k!r} is a {type(data[k]).__name__}")
+    preds, metrics = data["predictions"], data["metrics"]
+    truth = preds.get("truth")
+    if not isinstance(truth, list) or not truth:
+        raise bad("no 'truth' predictions")
+    names = [CLEAN, *data["config"].get("conditions", {})]
+    if sorted(metrics) != sorted(names) or sorted(preds) != sorted(["truth", *names]):
+        raise bad("metrics / predictions do not cover clean + the configured conditions")
+    for k, v in preds.items():
+        if not isinstance(v, list) or len(v) != len(truth) or not all(type(i) is int for i in v):
+            raise bad(f"predictions {k!r} is not {len(truth)} class ids")
+    for k, v in metrics.items():
+        if not isinstance(v, dict) or not all(
+            isinstance(v.get(m), (int, float)) for m in ("accuracy", "f1")
+        ):
+            raise bad(f"metrics {k!r} lacks accuracy / f1")
+
+
+def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessResult:
+    """One validated file; ``ValueError`` naming it when unreadable, of another schema, edited
+    (checksum), malformed, or (given ``results_dir``) not the run its path names."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"unreadable robustness result file {path}: {err}") from err
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("kind") != KIND:
+        raise ValueError(f"{path} is not a robustness result file of schema {SCHEMA}")
+    if data.get("checksum") != content_checksum(data):
+        raise ValueError(
+            f"robustness result file {path} does not match its checksum: edited after it was "
+            "written (delete it to recompute)"
+        )
+    _check(data, path)
+    fields = {k: v for k, v in data.items() if k not in ("schema", "kind", "checksum")}
+    try:
+        exp = Experiment(**fields.pop("experiment"))
+    except TypeError as err:
+        raise ValueError(f"robustness result file {path} has a bad experiment: {err}") from err
+    result = RobustnessResult(experiment=exp, **fields)
+    if results_dir is not None:
+        expected = robustness_path(results_dir, exp, result.profile, result.seed)
+        if exp not in experiments("table1") or path.absolute() != expected.absolute():
+            raise ValueError(
+                f"robustness result file {path} holds the run of {expected} (another row, seed "
+                "or profile): not used (delete it or move it to its own name)"
+            )
+    return result
+
+
+def scan_robustness(results_dir: Path, profile: str) -> tuple[list[RobustnessResult], list[str]]:
+    """Every valid robustness result of a profile (path order), and one line per file left out."""
+    folder = results_dir / profile / KIND
+    results, excluded = [], []
+    for p in sorted(folder.rglob("*.json")) if folder.is_dir() else ():
+        try:
+            results.append(read_robustness(p, results_dir))
+        except ValueError as err:
+            excluded.append(str(err))
+    return results, excluded

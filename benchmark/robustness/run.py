@@ -1,0 +1,96 @@
+"""``quads-bench robustness``: plan, evaluate, report (``sweep`` + ``report``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.data.corruptions import CONDITIONS, get_condition
+from benchmark.paper import DATASETS
+from benchmark.profiles import Profile
+from benchmark.robustness.report import write_robustness_report
+from benchmark.robustness.results import scan_robustness
+from benchmark.robustness.sweep import Plan, plan, run_sweep
+from benchmark.run.data_choice import DataChoice
+from benchmark.run.reference import REFERENCE_DIR, check_out_dir
+from benchmark.run.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class RobustnessOptions:
+    profile: Profile
+    out_dir: Path  # reports land here, result files under out_dir / "results"
+    datasets: tuple[str, ...] = DATASETS
+    conditions: tuple[str, ...] = tuple(CONDITIONS)
+    cache_dir: Path | None = None
+    table1_results: Path | None = None  # Table 1 result files (default: out_dir / "results")
+    as_reference: bool = False
+    reference_dir: Path = REFERENCE_DIR
+    batch_size: int = 32
+    precision: str = "fp32"  # inference arithmetic of the sweep: "fp32" | "bf16" (autocast)
+    report_only: bool = False  # render the report from existing result files, evaluate nothing
+
+
+def run_robustness(
+    options: RobustnessOptions, log: Callable[[str], None] = print
+) -> tuple[Path, Path]:
+    """Evaluate every trained Table 1 row and seed of the profile; write the report."""
+    start = time.perf_counter()
+    check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
+    for d in options.datasets:
+        if d not in DATASETS:
+            raise ValueError(f"unknown dataset {d!r} (--datasets); known: {', '.join(DATASETS)}")
+    conditions = [get_condition(n) for n in dict.fromkeys(options.conditions)]
+    if not conditions:
+        raise ValueError("--conditions: name at least one condition")
+    if options.precision not in ("fp32", "bf16"):
+        raise ValueError(f"--precision must be fp32 or bf16, got {options.precision!r}")
+    if options.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {options.batch_size}")
+    profile = options.profile
+    ws = Workspace(profile, DataChoice(), options.cache_dir)
+    results_dir = options.out_dir / "results"
+    table1_dir = options.table1_results or results_dir
+    the_plan = plan(profile, options.datasets, ws.cache, results_dir, table1_dir)
+    log(
+        f"robustness: {len(the_plan.jobs)} (row, seed) runs with a snapshot, "
+        f"{len(the_plan.skipped)} without, {the_plan.efficiency_only} efficiency-only rows; "
+        f"{len(conditions)} conditions + clean"
+    )
+    for line in the_plan.skipped:
+        log(f"skipped: {line}")
+    if options.report_only:
+        the_plan = Plan(skipped=the_plan.skipped, efficiency_only=the_plan.efficiency_only)
+    sweep = run_sweep(
+        profile,
+        conditions,
+        the_plan,
+        ws,
+        results_dir,
+        table1_dir,
+        options.batch_size,
+        options.precision,
+        log,
+    )
+    wall = time.perf_counter() - start
+    log(
+        f"robustness: {sweep.evaluated} evaluated, {sweep.reused} reused, "
+        f"{len(sweep.damaged)} damaged snapshots, {len(sweep.mismatches)} clean mismatches; "
+        f"{wall:.0f} s (corrupted features built now: "
+        + ", ".join(f"{d} {s:.0f} s" for d, s in sorted(sweep.feature_seconds.items()))
+        + f"; inference {sweep.inference_seconds:.0f} s)"
+    )
+    results, excluded = scan_robustness(results_dir, profile.name)
+    results = [r for r in results if r.experiment.dataset in options.datasets]
+    for line in excluded:
+        log(f"excluded from the report: {line}")
+    counts = [
+        f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
+        f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
+        f"only; {len(the_plan.skipped)} (row, seed) runs have no snapshot"
+        + (" (" + "; ".join(the_plan.skipped) + ")" if the_plan.skipped else ""),
+        *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
+    ]
+    return write_robustness_report(results, profile.name, options.out_dir, counts, excluded)

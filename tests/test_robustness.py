@@ -1,0 +1,260 @@
+"""The robustness sweep (benchmark/robustness/): the claim's rule, flipped by its inputs; result
+files; and the command end to end on the session's tiny corpus with a tiny trained QUADS row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_resume import PROFILE, tiny_models
+from tiny_whisper import write_library
+
+import benchmark.run.runner as runner
+from baselines.registry import MODELS
+from baselines.weights import ENV_DIR
+from benchmark.data.corrupted_features import corrupted_path, load_corrupted
+from benchmark.data.corruptions import CONDITIONS
+from benchmark.metrics import macro_f1
+from benchmark.report.cells import Cell
+from benchmark.report.claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURABLE
+from benchmark.robustness.claim import CLAIM, drop_cell, robustness_verdict
+from benchmark.robustness.results import (
+    EQUAL,
+    RobustnessResult,
+    read_robustness,
+    robustness_path,
+    write_robustness,
+)
+from benchmark.robustness.run import RobustnessOptions, run_robustness
+from benchmark.rows import table1_experiments
+
+
+def _drop(measured: float, half_width: float, values=(), chance=False, row="QUADS") -> Cell:
+    return Cell(
+        row=row,
+        bits=4,
+        dataset="FSC",
+        corpus="synthetic-fsc",
+        metric="f1_drop",
+        measured=measured,
+        paper=None,
+        note="",
+        ci=(measured - half_width, measured + half_width),
+        values=tuple(values),
+        chance=chance,
+    )
+
+
+def _verdict(quads: Cell | None, base: Cell | None) -> str:
+    drops = {} if quads is None else {(ds, b): quads for ds in ("SLURP", "FSC") for b in (4, 32)}
+    bases = {} if base is None else {"SLURP": base, "FSC": base}
+    v = robustness_verdict(drops, bases)
+    assert v.claim == CLAIM
+    return v.status
+
+
+def test_the_rule_gives_each_verdict():
+    base = _drop(5.0, 0.2, row="baselines")
+    # QUADS loses as much as the baselines: held
+    assert _verdict(_drop(5.5, 0.2), base) == HELD
+    # QUADS loses 10 points more, far outside the noise: not held
+    assert _verdict(_drop(15.0, 0.2), base) == NOT_HELD
+    # 2.5 points more, but the bootstrap interval is wide: inconclusive
+    assert _verdict(_drop(7.5, 2.0), base) == INCONCLUSIVE
+    # the same difference with the seed spread as the noise: inconclusive too
+    assert _verdict(_drop(7.5, 0.0, values=(3.0, 7.5, 12.0)), base) == INCONCLUSIVE
+    # ... and held once the difference is small and both are tight
+    assert _verdict(_drop(6.0, 0.0, values=(6.0, 6.1, 5.9)), base) == HELD
+    # both at chance on clean speech: inconclusive, whatever the numbers
+    at_chance = replace(base, chance=True)
+    assert _verdict(_drop(30.0, 0.1, chance=True), at_chance) == INCONCLUSIVE
+    # no baseline or no QUADS measured: not measurable
+    assert _verdict(_drop(5.0, 0.2), None) == NOT_MEASURABLE
+    assert _verdict(None, base) == NOT_MEASURABLE
+
+
+def _result(truth, clean, noisy, seed=0) -> RobustnessResult:
+    exp = next(e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4)
+    exp = replace(exp, dataset="FSC")
+    preds = {"truth": truth, "clean": clean, "babble-0dB": noisy}
+    return RobustnessResult(
+        experiment=exp,
+        profile="test",
+        seed=seed,
+        corpus="synthetic-fsc",
+        snapshot={"path": "x.pt", "sha256": "0"},
+        config={"conditions": {"babble-0dB": {}}},
+        clean_check={"status": EQUAL},
+        metrics={
+            k: {"accuracy": 0.0, "f1": macro_f1(truth, v)} for k, v in preds.items() if k != "truth"
+        },
+        predictions=preds,
+    )
+
+
+def test_the_drop_cell_is_the_clean_minus_noisy_f1_with_a_paired_interval():
+    rng = np.random.default_rng(0)
+    truth = [int(x) for x in rng.integers(0, 4, 200)]
+    noisy = [t if i % 3 else (t + 1) % 4 for i, t in enumerate(truth)]
+    runs = [_result(truth, truth, noisy)]
+    idx = np.random.default_rng(1).integers(0, 200, size=(300, 200))
+    cell, boot = drop_cell("QUADS", 4, "FSC", runs, ["babble-0dB"], idx)
+    assert cell.measured == pytest.approx(100.0 - macro_f1(truth, noisy))
+    assert cell.ci[0] < cell.measured < cell.ci[1] and boot.shape == (300,)
+    assert not cell.chance
+    # a model that never changes its answer loses nothing, with a zero-width interval
+    same, _ = drop_cell("QUADS", 4, "FSC", [_result(truth, noisy, noisy)], ["babble-0dB"], idx)
+    assert same.measured == 0.0 and same.ci == (0.0, 0.0)
+
+
+def test_a_result_file_round_trips_and_an_edit_is_refused(tmp_path):
+    truth = [0, 1, 2, 1]
+    r = _result(truth, truth, [0, 0, 2, 1])
+    path = robustness_path(tmp_path, r.experiment, r.profile, r.seed)
+    write_robustness(path, r)
+    assert read_robustness(path, tmp_path) == r
+    data = json.loads(path.read_text())
+    data["metrics"]["clean"]["f1"] = 99.0
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        read_robustness(path)
+    write_robustness(path, r)
+    moved = path.with_name(path.name.replace("seed0", "seed1"))
+    path.rename(moved)
+    with pytest.raises(ValueError, match="holds the run of"):
+        read_robustness(moved, tmp_path)
+
+
+CONDS = ("babble-0dB", "violet-5dB", "reverb-0.7s")
+
+
+@pytest.mark.slow
+def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread, capsys):
+    library = write_library(
+        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
+    )
+    monkeypatch.setenv(ENV_DIR, str(library))
+    tiny_models(monkeypatch)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    cache.mkdir()
+    (cache / "corpora").symlink_to(tiny_fsc_corpora)
+    options = runner.RunOptions(
+        profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
+    )
+    runner.run_table("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+
+    def sweep(conditions=CONDS):
+        lines: list[str] = []
+        opts = RobustnessOptions(
+            PROFILE, out, ("FSC",), conditions, cache, reference_dir=tmp_path / "ref"
+        )
+        md, js = run_robustness(opts, log=lines.append)
+        return md, js, lines
+
+    md, js, lines = sweep()
+    assert "1 (row, seed) runs with a snapshot" in lines[0]
+    skipped = [x for x in lines if x.startswith("skipped: QUADS 32 bit FSC seed 0")]
+    assert skipped and "re-run `quads-bench run --table table1` to make it" in skipped[0]
+    assert "1 evaluated, 0 reused" in lines[-1]
+    exp = next(
+        e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"
+    )
+    result = read_robustness(
+        robustness_path(out / "results", exp, PROFILE.name, 0), out / "results"
+    )
+    assert result.clean_check["status"] == EQUAL  # the snapshot is the row's evaluated model
+    assert sorted(result.metrics) == sorted(["clean", *CONDS])
+    text = md.read_text()
+    assert "ours (not in the paper)" in text and "synthetic stand-in corpora" in text
+    assert "QUADS keeps its accuracy under noise as well as the baselines do" in text
+    assert "not measurable" in text  # no baseline trained here
+    assert (out / "robustness.png").exists()
+    data = json.loads(js.read_text())
+    assert {c["condition"] for c in data["cells"]} == {"clean", *CONDS}
+
+    # again: nothing recomputed, the same report bytes and figure bytes
+    before = (md.read_bytes(), (out / "robustness.png").read_bytes())
+    md2, _, lines = sweep()
+    assert "0 evaluated, 1 reused" in lines[-1]
+    assert (md2.read_bytes(), (out / "robustness.png").read_bytes()) == before
+
+    # a damaged corrupted-feature file is named, rebuilt, and gives the same features
+    corpus_dir = next((cache / "robustness").iterdir())
+    damaged = next(corpus_dir.rglob("babble-0dB.mel.pt"))
+    good = damaged.read_bytes()
+    damaged.write_bytes(good[: len(good) // 2])
+    (out / "results" / PROFILE.name / "robustness" / "fsc").joinpath(
+        f"{exp.slug}-seed0.json"
+    ).unlink()
+    _, _, lines = sweep()
+    assert "1 evaluated" in lines[-1]
+    assert "cached corrupted features" in capsys.readouterr().err
+    assert (
+        read_robustness(robustness_path(out / "results", exp, PROFILE.name, 0)).predictions
+        == result.predictions
+    )
+
+    with pytest.raises(ValueError, match="unknown condition 'pink-5dB'"):
+        sweep(("pink-5dB",))
+    with pytest.raises(ValueError, match="--as-reference writes into"):
+        run_robustness(
+            RobustnessOptions(PROFILE, out, as_reference=True, reference_dir=tmp_path / "ref")
+        )
+
+
+def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, tiny_fsc_corpora):
+    from helpers import TINY_FSC
+
+    from benchmark.data.corpora import get_corpus
+
+    corpus = get_corpus("synthetic-fsc", cache_dir=tiny_fsc_corpora, config=TINY_FSC)
+    uids = [u.uid for u in corpus.split("test")]
+    conds = [CONDITIONS["blue-0dB"], CONDITIONS["reverb-0.3s"]]
+    a = load_corrupted(
+        corpus, "test", uids, 40, conds, ("mel", "prosody"), tmp_path / "a", progress=False
+    )
+    b = load_corrupted(corpus, "test", uids, 40, conds, ("mel",), tmp_path / "b", progress=False)
+    assert a[("blue-0dB", "mel")].values.shape == (len(uids), 80, 40)
+    assert a[("reverb-0.3s", "prosody")].values.shape == (len(uids), 6, 40)
+    assert all(a[k].values.equal(b[k].values) for k in b)
+    assert not a[("blue-0dB", "mel")].values.equal(a[("reverb-0.3s", "mel")].values)
+    again = load_corrupted(
+        corpus, "test", uids, 40, conds, ("mel",), tmp_path / "a", progress=False
+    )
+    assert all(v.from_cache and v.values.equal(a[k].values) for k, v in again.items())
+    path = corrupted_path(tmp_path / "a", corpus, "test", 40, uids, conds[0], "mel")
+    assert path.exists() and path.parent.name.startswith("test-f40-v1-")
+    with pytest.raises(ValueError, match="unknown inputs"):
+        load_corrupted(corpus, "test", uids, 40, conds, ("spectrum",), tmp_path / "c")
+
+
+def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
+    from benchmark.robustness.sweep import plan, priority, run_id
+    from benchmark.run.results import Result, result_path, write_result
+
+    profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
+    cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"
+    exps = {(e.row, e.bits): e for e in table1_experiments() if e.dataset == "FSC"}
+    q4, large = exps[("QUADS", 4)], exps[("Whisper (large)", 32)]
+    snaps = cache / "runs" / "evaluated" / profile.name
+    snaps.mkdir(parents=True)
+    for exp, seed in ((q4, 1), (q4, 0), (exps[("PTQ control (ours)", 4)], 0)):
+        (snaps / f"{run_id(exp, seed)}.pt").write_bytes(b"x")
+    write_result(
+        result_path(table1, large, profile.name, 0),
+        Result(large, profile.name, 0, "synthetic-fsc", {}, {"f1": "weights not available"}),
+    )
+    got = plan(profile, ("FSC",), cache, results, table1)
+    assert got.efficiency_only == 2  # CTL_pt and CTL on FSC
+    assert [(j.exp.row, j.exp.bits, j.seed) for j in sorted(got.jobs, key=priority)] == [
+        ("QUADS", 4, 0),
+        ("PTQ control (ours)", 4, 0),
+        ("QUADS", 4, 1),
+    ]
+    lines = "\n".join(got.skipped)
+    assert "Whisper (large) 32 bit FSC seed 0: not trained: weights not available" in lines
+    assert (
+        f"QUADS 32 bit FSC seed 0: no snapshot {snaps / run_id(exps[('QUADS', 32)], 0)}.pt" in lines
+    )

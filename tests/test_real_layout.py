@@ -173,7 +173,10 @@ def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatc
     capsys.readouterr()
     assert main([*argv, "--out", str(out), "--cache-dir", str(cache), "--dry-run"]) == 0
     assert "runs: 0 to do, 4 complete results reused" in capsys.readouterr().out
-    assert main([*argv, "1", "--out", str(out), "--cache-dir", str(cache), "--dry-run"]) == 0
+    assert (
+        main([*argv, "--seeds", "1", "--out", str(out), "--cache-dir", str(cache), "--dry-run"])
+        == 0
+    )
     assert "runs: 4 to do, 4 complete results reused" in capsys.readouterr().out
 
 

@@ -95,11 +95,12 @@ class QuantConfig:
             raise ValueError(f"exclude={self.exclude!r} must be a tuple of patterns, not a str")
         if isinstance(self.include, str):
             raise ValueError(f"include={self.include!r} must be a tuple of patterns, not a str")
-        for pattern in (*self.exclude, *self.include):
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                raise ValueError(f"pattern {pattern!r} is not a regex: {err}") from err
+        for field, patterns in (("exclude", self.exclude), ("include", self.include)):
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as err:
+                    raise ValueError(f"{field} pattern {pattern!r} is not a regex: {err}") from err
         if self.kmeans_iters < 0:
             raise ValueError(f"kmeans_iters={self.kmeans_iters} must be >= 0")
         if self.init_method not in INIT_METHODS:

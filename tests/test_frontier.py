@@ -104,6 +104,10 @@ def test_attach_mixed_refuses_an_uncovered_tensor():
         attach_mixed(Tiny(), {"nope.weight": 4})
     with pytest.raises(ValueError, match="bits=9"):
         attach_mixed(Tiny(), {"a.weight": 9})
+    with pytest.raises(ValueError, match="include pattern"):
+        QuantConfig(bits=2, include=("(",))
+    only_b = CodebookQuantizer(Tiny(), QuantConfig(bits=2, include=(r"b\.weight",)))
+    assert only_b.names == ("b.weight",)
 
 
 def test_a_trial_gives_the_float_weights_back_and_the_scan_sees_each_tensor(tmp_path):

@@ -168,6 +168,7 @@ def render_frontier(
             cols += [_f1_text(study[(key, ds)]), "n/m" if mb is None else f"{mb:.3f}"]
         rows.append(cols)
     lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
+    lines += [_uniform_check(table1, records), ""]
     lines += [
         "## Claims (ours), checked",
         "",
@@ -201,6 +202,23 @@ def render_frontier(
         "claims": [v.__dict__ | {"label": v.label} for v in verdicts],
     }
     return "\n".join(lines), data
+
+
+def _uniform_check(table1: Sequence[Result], records: Sequence[StudyRecord]) -> str:
+    """Whether the study's uniform 4-bit PTQ (same student, same k-means) scored as Table 1's
+    PTQ 4-bit row, (dataset, seed) by (dataset, seed)."""
+    t1 = {
+        (r.experiment.dataset, r.seed): r.predictions.get("pred")
+        for r in table1
+        if r.experiment.row == PTQ_ROW and r.experiment.bits == 4
+    }
+    pairs = [(r, t1.get((r.dataset, r.seed))) for r in records]
+    pairs = [(r, p) for r, p in pairs if p is not None]
+    same = sum(1 for r, p in pairs if r.uniform["test_pred"] == p)
+    return (
+        f"Check: the study's uniform 4-bit PTQ gives the same test predictions as Table 1's PTQ "
+        f"4-bit row for {same} of {len(pairs)} (dataset, seed) pairs found in both."
+    )
 
 
 def _source(c: Cell) -> str:

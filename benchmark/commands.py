@@ -10,9 +10,7 @@ from pathlib import Path
 from benchmark.arguments import check_device, check_seeds
 from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
-from benchmark.rows import experiments
-
-TABLES = ("table1", "table2")
+from benchmark.rows import FRONTIER, TABLES, experiments
 
 
 def default_out_dir(profile: str) -> Path:
@@ -56,6 +54,11 @@ def _reference_only(args: argparse.Namespace) -> int:
     from benchmark.run.results import scan_results
 
     profile = get_profile(args.profile)
+    if args.table == FRONTIER:
+        from benchmark.frontier.run import report_frontier
+
+        md, js = report_frontier(REFERENCE_DIR, profile.name)
+        return _announce(md, js, args.print, " (nothing trained)")
     scan = scan_results(REFERENCE_DIR / "results", profile.name, args.table)
     results = scan.results
     if not results:
@@ -142,6 +145,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
+    if args.table == FRONTIER:
+        from benchmark.frontier.run import report_frontier
+
+        md, js = report_frontier(out, profile.name, log=lambda line: print(line, file=sys.stderr))
+        return _announce(md, js, args.print)
     scan = scan_results(out / "results", profile.name, args.table)
     results = scan.results
     for line in scan.excluded:

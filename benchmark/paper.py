@@ -139,6 +139,8 @@ def paper_value(
     strategy: str = "",
 ) -> float | None:
     """The paper's number for one cell, or None where the paper has none."""
+    if table not in ("table1", "table2"):
+        return None
     cells = table1_cells() if table == "table1" else table2_cells()
     for c in cells:
         if (c.row, c.bits, c.dataset, c.metric) == (row, bits, dataset, metric) and (

@@ -11,6 +11,10 @@ BIT_LENGTHS = (32, 16, 8, 4)  # 32 = float: no quantization
 # student (no retraining), so the pure quantization error sits beside MCT's
 PTQ_ROW = "PTQ control (ours)"
 PTQ_BITS = (16, 8, 4)
+# The bit-width frontier (ours, not in the paper): MCT and the PTQ control below Table 1's
+# 4 bits; Table 1's 32/16/8/4-bit rows complete it (``benchmark.frontier``)
+FRONTIER = "frontier"
+FRONTIER_BITS = (3, 2)
 # rows whose numbers carry the paper's claims about QUADS: they run every seed of the profile
 CLAIM_ROWS = ("QUADS", PTQ_ROW)
 
@@ -19,7 +23,7 @@ CLAIM_ROWS = ("QUADS", PTQ_ROW)
 class Experiment:
     """One row of one table on one dataset (the unit a result file describes)."""
 
-    table: str  # "table1" | "table2"
+    table: str  # "table1" | "table2" | "frontier" (ours)
     row: str  # the paper's row label, e.g. "Whisper (base)" or "QUADS"
     dataset: str  # the paper's dataset this row is reported under: "SLURP" | "FSC"
     model: str  # baselines registry name
@@ -77,8 +81,24 @@ def table2_experiments() -> tuple[Experiment, ...]:
     )
 
 
+def frontier_experiments() -> tuple[Experiment, ...]:
+    """The frontier's own rows: QUADS (MCT) and the PTQ control at ``FRONTIER_BITS``, each on
+    SLURP and FSC, with Table 1's QUADS model, init and budget."""
+    model, init, strategy = _TABLE1_MODELS["QUADS"]
+    out = []
+    for bits in FRONTIER_BITS:
+        for row, strat in (("QUADS", strategy), (PTQ_ROW, "PTQ")):
+            for ds in DATASETS:
+                out.append(Experiment(FRONTIER, row, ds, model, bits, init, strat))
+    return tuple(out)
+
+
+TABLES = ("table1", "table2", FRONTIER)
+
+
 def experiments(table: str) -> tuple[Experiment, ...]:
     tables = {"table1": table1_experiments, "table2": table2_experiments}
+    tables[FRONTIER] = frontier_experiments
     if table not in tables:
         raise ValueError(f"unknown table {table!r}; known: {', '.join(tables)}")
     return tables[table]()

@@ -37,7 +37,9 @@ Safetensors header metadata (version 2):
                         one entry, since safetensors writes several in hash order)
     {"format": "quads-codebook", "version": 2, "bits": b,
      "quantized": {name: {"shape": [...], "dtype": "float32", "storage": "packed",
-                          "codebook_size": k, "codebook_dtype": "float16" | "float32"}
+                          "codebook_size": k, "codebook_dtype": "float16" | "float32"
+                          (+ "bits": b_name in a mixed-precision file, whose top-level
+                          "bits" is then the largest; absent: the file's "bits")}
                        | {"shape": [...], "dtype": "float32", "storage": "fp16-values",
                           "offset": o}},
      "float": {key: {"shape": [...], "dtype": <model dtype>, "stored": <stored dtype>}
@@ -106,25 +108,46 @@ def _skip_predicate(skip: SkipSpec) -> Callable[[str], bool]:
     return lambda key: any(re.search(p, key) for p in patterns)
 
 
+Quantizers = CodebookQuantizer | QuantConfig | tuple[CodebookQuantizer, ...] | list
+
+
+def _books_of(model: nn.Module, q: CodebookQuantizer) -> dict[str, tuple[Tensor, Tensor]]:
+    """{name: (centroids, indices)} of one quantizer of ``model`` (checked: its model, and
+    weights still equal to C[I] when detached)."""
+    if q.model is not model:
+        raise ValueError("quantizer_or_config is a quantizer of another model")
+    books = q.codebooks()
+    if not q.attached:
+        for name, module in q:
+            centroids, indices = books[name]
+            if not torch.equal(module.weight, dequantize(centroids, indices, module.weight.shape)):
+                raise ValueError(
+                    f"{name} changed since detach(); attach() (or freeze().attach()) first"
+                )
+    return books
+
+
 def _codebooks_for(
-    model: nn.Module, quantizer_or_config: CodebookQuantizer | QuantConfig
-) -> tuple[int, CodebookQuantizer, dict[str, tuple[Tensor, Tensor]]]:
-    """(bits, quantizer, {name: (centroids, indices)}) for the covered weights of model."""
+    model: nn.Module, quantizer_or_config: Quantizers
+) -> tuple[dict[str, int], list[tuple[str, nn.Module, bool]], dict[str, tuple[Tensor, Tensor]]]:
+    """({name: bits}, [(name, module, attached)], {name: (centroids, indices)}) for the
+    covered weights of model; several quantizers (mixed precision) cover disjoint tensors."""
     if isinstance(quantizer_or_config, CodebookQuantizer):
-        q = quantizer_or_config
-        if q.model is not model:
-            raise ValueError("quantizer_or_config is a quantizer of another model")
-        books = q.codebooks()
-        if not q.attached:
-            for name, module in q:
-                centroids, indices = books[name]
-                if not torch.equal(
-                    module.weight, dequantize(centroids, indices, module.weight.shape)
-                ):
-                    raise ValueError(
-                        f"{name} changed since detach(); attach() (or freeze().attach()) first"
-                    )
-        return q.bits, q, books
+        quantizer_or_config = (quantizer_or_config,)
+    if isinstance(quantizer_or_config, (tuple, list)) and quantizer_or_config:
+        bits: dict[str, int] = {}
+        covered: list[tuple[str, nn.Module, bool]] = []
+        books: dict[str, tuple[Tensor, Tensor]] = {}
+        for q in quantizer_or_config:
+            if not isinstance(q, CodebookQuantizer):
+                raise ValueError(f"quantizer_or_config holds a {type(q).__name__}, not a quantizer")
+            for name, (centroids, indices) in _books_of(model, q).items():
+                if name in books:
+                    raise ValueError(f"{name} is covered by two quantizers")
+                books[name] = (centroids, indices)
+                bits[name] = q.bits
+            covered += [(name, module, q.attached) for name, module in q]
+        return bits, covered, books
     if isinstance(quantizer_or_config, QuantConfig):
         cfg = quantizer_or_config
         q = CodebookQuantizer(model, cfg)  # discovery only: the model is not modified
@@ -134,10 +157,10 @@ def _codebooks_for(
             )
             for name, module in q
         }
-        return cfg.bits, q, books
+        return {name: cfg.bits for name in books}, [(n, m, False) for n, m in q], books
     raise ValueError(
-        f"quantizer_or_config must be a CodebookQuantizer or QuantConfig, "
-        f"got {type(quantizer_or_config).__name__}"
+        f"quantizer_or_config must be a CodebookQuantizer, a QuantConfig or a non-empty tuple "
+        f"of quantizers, got {type(quantizer_or_config).__name__}"
     )
 
 
@@ -152,7 +175,7 @@ def _fp16_exact(t: Tensor) -> bool:
 
 def save_quantized(
     model: nn.Module,
-    quantizer_or_config: CodebookQuantizer | QuantConfig,
+    quantizer_or_config: Quantizers,
     path: str | os.PathLike,
     model_config: dict,
     skip: SkipSpec = None,
@@ -163,14 +186,18 @@ def save_quantized(
     quantizer_or_config: the model's CodebookQuantizer (attached, or detached with its
         weights still equal to C[I]) whose codebooks are stored as they are; or a
         QuantConfig, which fits fresh codebooks to the current float weights
-        (post-training quantization; the in-memory model is not changed).
+        (post-training quantization; the in-memory model is not changed); or a tuple of
+        quantizers over disjoint tensors with different bit widths (mixed precision: each
+        tensor's entry then records its own "bits", the file's "bits" is the largest).
     model_config: JSON-serialisable description the caller needs to rebuild the skeleton.
     skip: state-dict keys not to store (callable, regex, or tuple of regexes). Applies
         to the float leftovers; covered weights are always stored.
     Each tensor takes its smallest lossless form (docstring rule); a 16-bit model whose
     parameters were rounded to fp16 is thus stored entirely as fp16.
     """
-    bits, q, books = _codebooks_for(model, quantizer_or_config)
+    bits_of, covered, books = _codebooks_for(model, quantizer_or_config)
+    mixed = len(set(bits_of.values())) > 1
+    bits = max(bits_of.values())
     try:
         config_json = json.loads(json.dumps(model_config))
     except (TypeError, ValueError) as err:
@@ -190,24 +217,26 @@ def save_quantized(
         return offset
 
     quantized: dict[str, dict] = {}
-    for name, module in q:
+    for name, module, attached in covered:
         centroids, indices = books[name]
         centroids = centroids.detach().to("cpu")
-        shape = list(module._quads_weight_shape if q.attached else module.weight.shape)
-        dtype = (module.weight_centroids if q.attached else module.weight).dtype
+        shape = list(module._quads_weight_shape if attached else module.weight.shape)
+        dtype = (module.weight_centroids if attached else module.weight).dtype
         numel = 1
         for d in shape:
             numel *= d
         k = int(centroids.numel())
         exact = _fp16_exact(centroids)
-        packed_bytes = packed_nbytes(numel, bits) + k * (2 if exact else 4)
+        packed_bytes = packed_nbytes(numel, bits_of[name]) + k * (2 if exact else 4)
         info: dict = {"shape": shape, "dtype": _dtype_name(dtype)}
+        if mixed:
+            info["bits"] = bits_of[name]
         if exact and 2 * numel < packed_bytes:
             info["storage"] = FP16_VALUES
             info["offset"] = to_blob(dequantize(centroids, indices.to("cpu"), (numel,)))
         else:
             book_dtype = torch.float16 if exact else torch.float32
-            tensors[f"indices/{name}"] = pack_indices(indices, bits)
+            tensors[f"indices/{name}"] = pack_indices(indices, bits_of[name])
             tensors[f"codebook/{name}"] = centroids.to(book_dtype).contiguous()
             info["storage"] = PACKED
             info["codebook_size"] = k
@@ -307,7 +336,7 @@ def _stored_state(meta: dict, stored: dict[str, Tensor]) -> dict[str, Tensor]:
             state[name] = from_blob(info)
             continue
         shape = tuple(info["shape"])
-        indices = unpack_indices(stored[f"indices/{name}"], bits, _numel(shape))
+        indices = unpack_indices(stored[f"indices/{name}"], info.get("bits", bits), _numel(shape))
         codebook = stored[f"codebook/{name}"].float()  # fp16 -> fp32 is exact
         state[name] = dequantize(codebook, indices, shape).to(getattr(torch, info["dtype"]))
     if meta["version"] == 1:

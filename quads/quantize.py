@@ -68,6 +68,10 @@ class QuantConfig:
     kmeans_iters: maximum Lloyd iterations per fit (each O(k log n) after one sort).
     init_method: deterministic k-means init when there is no warm start
         (quads.codebook.INIT_METHODS).
+    include: regular expressions; when non-empty, only weights whose name matches one of
+        them in full (re.fullmatch) are covered. Several quantizers with disjoint `include`
+        lists give per-tensor bit widths (mixed precision, ``quads.export.save_quantized``
+        takes them together).
     """
 
     bits: int
@@ -76,6 +80,7 @@ class QuantConfig:
     skip_frozen: bool = True
     kmeans_iters: int = 25
     init_method: str = "companded"
+    include: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_bits(self.bits)
@@ -88,11 +93,14 @@ class QuantConfig:
                 )
         if isinstance(self.exclude, str):
             raise ValueError(f"exclude={self.exclude!r} must be a tuple of patterns, not a str")
-        for pattern in self.exclude:
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                raise ValueError(f"exclude pattern {pattern!r} is not a regex: {err}") from err
+        if isinstance(self.include, str):
+            raise ValueError(f"include={self.include!r} must be a tuple of patterns, not a str")
+        for field, patterns in (("exclude", self.exclude), ("include", self.include)):
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as err:
+                    raise ValueError(f"{field} pattern {pattern!r} is not a regex: {err}") from err
         if self.kmeans_iters < 0:
             raise ValueError(f"kmeans_iters={self.kmeans_iters} must be >= 0")
         if self.init_method not in INIT_METHODS:
@@ -106,6 +114,8 @@ class QuantConfig:
         if not isinstance(module, types):
             return False
         if any(re.search(pattern, tensor_name) for pattern in self.exclude):
+            return False
+        if self.include and not any(re.fullmatch(p, tensor_name) for p in self.include):
             return False
         weight = module._parameters.get("weight")
         if weight is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from benchmark.rows import Experiment, experiments
+from benchmark.rows import TABLES, Experiment, experiments
 
 _NUMBER = (int, float)
 
@@ -83,7 +83,7 @@ def check_result_json(data: object, path: Path) -> None:
 def check_result_path(path: Path, expected: Path, exp: Experiment) -> None:
     """Raise ``ValueError`` unless ``path`` is where the harness writes the file's own run
     (``expected``, from ``results.result_path``) and its experiment is a row of its table."""
-    if exp.table not in ("table1", "table2") or exp not in experiments(exp.table):
+    if exp.table not in TABLES or exp not in experiments(exp.table):
         raise ValueError(
             f"result file {path} holds an experiment that is no row of the harness "
             f"({exp.row}, {exp.bits} bit, {exp.init}, {exp.strategy}, {exp.dataset}); delete it"

@@ -16,7 +16,7 @@ from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
-from benchmark.rows import Experiment, experiments
+from benchmark.rows import FRONTIER, Experiment, experiments
 from benchmark.run import preflight
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.efficiency import measure_efficiency
@@ -289,7 +289,9 @@ def run_table(
                 todo.append((exp, seed, path))
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
     # the reference machine's yardstick, measured before training while the machine is quiet
-    step_seconds = calibrate() if options.as_reference and todo else None
+    # (not for the frontier: its rows are ours, and its run may share the machine with another
+    # job, so it leaves the reference's yardstick alone)
+    step_seconds = calibrate() if options.as_reference and todo and table != FRONTIER else None
     # cells are compared with the reference only where both ran on the same corpus
     replaced = choice.replaced(profile, {e.dataset for e in exps})
     reference = []
@@ -333,12 +335,17 @@ def run_table(
             f"{ds} ({notes['corpus']}): skipped in the manifest: {skipped}; "
             + ", ".join(f"{k}: {v}" for k, v in converted.items())
         )
-    if options.as_reference and todo:
+    if step_seconds is not None:
         setup = time.perf_counter() - started - trained_seconds
         write_calibration(step_seconds, table, setup, options.reference_dir)
     scan = scan_results(options.results_dir, profile.name, table)
     for line in scan.excluded:
         log(f"excluded from the report: {line}")
+    if table == FRONTIER:
+        from benchmark.frontier.run import finish_frontier
+
+        seeds = options.seeds or profile.seeds
+        return finish_frontier(scan.results, profile, ws, options, seeds, log)
     return write_report(
         table,
         scan.results,

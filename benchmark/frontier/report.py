@@ -39,19 +39,15 @@ def study_cell(row: str, bits: int, dataset: str, records: Sequence[StudyRecord]
     values = [float(getattr(r, key)["test_f1"]) for r in recs]
     truth = recs[0].test_truth
     ci = bootstrap_ci(truth, [getattr(r, key)["test_pred"] for r in recs])
-    return Cell(
-        row=row,
-        bits=bits,
-        dataset=dataset,
-        corpus=recs[0].corpus,
-        metric="f1",
-        measured=statistics.fmean(values),
-        paper=None,
-        note=OURS,
-        std=statistics.stdev(values) if len(values) > 1 else None,
-        n_seeds=len(values),
+    return Cell.of_our_seeds(
+        row,
+        bits,
+        dataset,
+        recs[0].corpus,
+        "f1",
+        values,
+        OURS,
         ci=ci["f1"],
-        values=tuple(values),
         chance=ci["accuracy"][0] <= chance_accuracy(truth),
     )
 

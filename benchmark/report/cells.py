@@ -54,6 +54,35 @@ class Cell:
     chance: bool = False  # the row's test accuracy is indistinguishable from chance
     schedule: str | None = None  # training budget, e.g. "D4 + Q3" (distill / quantize epochs)
 
+    @classmethod
+    def of_our_seeds(
+        cls,
+        row: str,
+        bits: int,
+        dataset: str,
+        corpus: str | None,
+        metric: str,
+        values: list[float],
+        note: str,
+        **extra,
+    ) -> Cell:
+        """A cell of our own study (no paper value) from one value per seed, in seed order:
+        the seed mean, the std when there are two or more, and the values themselves."""
+        return cls(
+            row=row,
+            bits=bits,
+            dataset=dataset,
+            corpus=corpus,
+            metric=metric,
+            measured=statistics.fmean(values),
+            paper=None,
+            note=note,
+            std=statistics.stdev(values) if len(values) > 1 else None,
+            n_seeds=len(values),
+            values=tuple(values),
+            **extra,
+        )
+
     def to_json(self, table: str) -> dict[str, object]:
         d: dict[str, object] = {
             "row": self.row,

@@ -78,19 +78,15 @@ def drop_cell(
         boot += (b_clean - b_cond) / len(runs)
         clean_acc += (truth[idx] == pc[idx]).mean(1) * 100 / len(runs)
     lo, hi = np.percentile(boot, (2.5, 97.5))
-    cell = Cell(
-        row=row,
-        bits=bits,
-        dataset=dataset,
-        corpus=runs[0].corpus,
-        metric="f1_drop",
-        measured=statistics.fmean(values),
-        paper=None,
-        note="",
-        std=statistics.stdev(values) if len(values) > 1 else None,
-        n_seeds=len(values),
+    cell = Cell.of_our_seeds(
+        row,
+        bits,
+        dataset,
+        runs[0].corpus,
+        "f1_drop",
+        values,
+        "",
         ci=(float(lo), float(hi)),
-        values=tuple(values),
         chance=bool(np.percentile(clean_acc, 2.5) <= chance_accuracy(truth)),
     )
     return cell, boot

@@ -13,9 +13,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.data.cache import atomic_write
 from benchmark.rows import Experiment, experiments
-from benchmark.run.results import content_checksum
+from benchmark.run.results import content_checksum, write_checked_json
 
 SCHEMA = 1
 KIND = "robustness"
@@ -70,18 +69,7 @@ def robustness_path(results_dir: Path, exp: Experiment, profile: str, seed: int)
 
 def write_robustness(path: Path, result: RobustnessResult) -> None:
     """Atomic and fsync'ed; prediction lists on one line each."""
-    d = json.loads(json.dumps({**asdict(result), "schema": SCHEMA, "kind": KIND}))
-    d["checksum"] = content_checksum(d)
-    lists = {k: json.dumps(v) for k, v in d.pop("predictions").items()}
-    d["predictions"] = {k: f"@@{k}@@" for k in lists}
-    text = json.dumps(d, indent=1, sort_keys=True) + "\n"
-    for k, v in lists.items():
-        text = text.replace(f'"@@{k}@@"', v)
-    try:
-        with atomic_write(path, fsync=True) as tmp:
-            tmp.write_text(text)
-    except OSError as err:
-        raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
+    write_checked_json(path, {**asdict(result), "schema": SCHEMA, "kind": KIND})
 
 
 def _check(data: object, path: Path) -> None:

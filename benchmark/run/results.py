@@ -63,8 +63,13 @@ def write_result(path: Path, result: Result) -> None:
     """Write atomically (``benchmark.data.cache.atomic_write``, fsync'ed): a run killed at any
     point leaves either no file or a complete one (temp files end in .tmp and are never read).
     """
-    d = result.to_json()
-    d = json.loads(json.dumps(d))  # the form it has once read back (tuples -> lists)
+    write_checked_json(path, result.to_json())
+
+
+def write_checked_json(path: Path, data: dict) -> None:
+    """The one writer of result-like files: ``data`` (with a ``predictions`` dict of id lists)
+    plus its ``checksum``, atomic and fsync'ed, each id list on one line."""
+    d = json.loads(json.dumps(data))  # the form it has once read back (tuples -> lists)
     d["checksum"] = content_checksum(d)
     # one line per id list, not one line per id
     lists = {k: json.dumps(v) for k, v in d.pop("predictions").items()}

@@ -212,9 +212,7 @@ def _record(ds, seed, mixed_pred, uniform_pred):
             "tensor": "a.weight",
             "numel": 256,
             "valid_f1": 40.0,
-            "test_f1": 41.0,
             "valid_drop": 5.0,
-            "test_drop": 4.0,
         }
     ]
     return StudyRecord(

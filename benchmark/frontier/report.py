@@ -232,7 +232,6 @@ def _sensitivity_json(records: Sequence[StudyRecord]) -> list[dict]:
                     "tensor": row["tensor"],
                     "numel": row["numel"],
                     "valid_drop": round_value(row["valid_drop"]),
-                    "test_drop": round_value(row["test_drop"]),
                     "mixed_bits": r.mixed["bits"][row["tensor"]],
                 }
             )
@@ -246,23 +245,22 @@ def _sensitivity_lines(records: Sequence[StudyRecord]) -> list[str]:
     numel = {row["tensor"]: row["numel"] for row in records[0].scan}
     headers = ["Tensor", "#weights"]
     for ds in DATASETS:
-        headers += [f"{ds} valid drop", f"{ds} test drop", f"{ds} mixed bits (per seed)"]
+        headers += [f"{ds} valid drop", f"{ds} mixed bits (per seed)"]
     rows = []
     for name in order:
         cols = [f"`{name}`", numel[name]]
         for ds in DATASETS:
             recs = sorted((r for r in records if r.dataset == ds), key=lambda r: r.seed)
             drops = [next(x for x in r.scan if x["tensor"] == name) for r in recs]
-            for key in ("valid_drop", "test_drop"):
-                vals = [d[key] for d in drops]
-                cols.append(f"{statistics.fmean(vals):+.2f}" if vals else "n/m")
+            vals = [d["valid_drop"] for d in drops]
+            cols.append(f"{statistics.fmean(vals):+.2f}" if vals else "n/m")
             cols.append("/".join(str(r.mixed["bits"][name]) for r in recs) or "n/m")
         rows.append(cols)
     seeds = sorted({r.seed for r in records})
     return [
         "## Per-tensor sensitivity (ours)",
         "",
-        "Macro-F1 drop (points, mean over seeds "
+        "Validation macro-F1 drop (points, mean over seeds "
         f"{seeds}) when this tensor alone is k-means-quantized to 2 bits and every other weight "
         "stays float (no retraining), against the float QUADS student; the mixed assignment is "
         "chosen from the validation drops only (`benchmark.frontier.assign`: greedy, most "

@@ -39,7 +39,7 @@ class StudySettings:
     scan_bits: int = 2  # each tensor alone at this width
     levels: tuple[int, ...] = LEVELS  # widths the mixed assignment may give a tensor
     budget_bits: int = 4  # the mixed model's file may not exceed the uniform model's at this width
-    version: int = 1  # bump when the study's code changes what a record holds
+    version: int = 2  # bump when the study's code changes what a record holds (2: valid-only scan)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class StudyRecord:
     provenance: dict
     wall_seconds: float
     float_: dict  # the float student: valid_f1, test_f1, test_pred
-    scan: list  # [{tensor, numel, valid_f1, test_f1}]
+    scan: list  # [{tensor, numel, valid_f1, valid_drop}] (validation split only)
     uniform: dict  # uniform budget_bits PTQ: size_bytes, valid_f1, test_f1, test_pred
     mixed: dict  # the same + "bits" {tensor: b}, covered bytes, budget, upgrades undone
     test_truth: list
@@ -130,7 +130,6 @@ def study_one(
     rows = scan(model, splits, ws.device, settings.scan_bits, desc=f"scan {dataset} seed {seed}")
     for r in rows:
         r["valid_drop"] = base["valid_f1"] - r["valid_f1"]
-        r["test_drop"] = base["test_f1"] - r["test_f1"]
     names = covered_names(model)
     models = ws.cache / "runs" / "models" / profile.name
     stem = f"frontier-{dataset.lower()}"

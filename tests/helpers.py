@@ -32,6 +32,19 @@ TINY_FSC = SyntheticConfig(
 )
 
 
+# the same 3 intents, clean speech, 2 utterances per intent (12 / 6 / 6): the CLI-level tests that
+# train on it (tests/test_real_layout.py, tests/test_ray_executor.py)
+TINY_CLEAN_FSC = SyntheticConfig(
+    kind="fsc",
+    intents=("activate_lamp_none", "bring_juice_none", "decrease_volume_none"),
+    n_train_speakers=2,
+    n_valid_speakers=1,
+    n_test_speakers=1,
+    utterances_per_intent=2,
+    snrs_db=(None,),
+)
+
+
 @dataclass(frozen=True)
 class Forked:
     returncode: int  # the child's exit code, or -N when signal N ended it (as subprocess reports)

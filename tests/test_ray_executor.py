@@ -24,11 +24,11 @@ ray = pytest.importorskip(
 )
 
 import torch  # noqa: E402
+from helpers import TINY_CLEAN_FSC  # noqa: E402
 from tiny_whisper import KILL_ONCE_ENV, use_tiny_models, write_library  # noqa: E402
 
 import benchmark.run.runner as runner  # noqa: E402
 from baselines.weights import ENV_DIR  # noqa: E402
-from benchmark.data.synthetic import SyntheticConfig  # noqa: E402
 from benchmark.profiles import PROFILES  # noqa: E402
 from benchmark.rows import experiments  # noqa: E402
 from benchmark.run.ray_executor import RayOptions  # noqa: E402
@@ -36,17 +36,7 @@ from benchmark.run.runner import RunOptions, run_table  # noqa: E402
 
 PROFILE = dataclasses.replace(
     PROFILES["smoke"],
-    synthetic={
-        "synthetic-fsc": SyntheticConfig(
-            kind="fsc",
-            intents=("activate_lamp_none", "bring_juice_none", "decrease_volume_none"),
-            n_train_speakers=2,
-            n_valid_speakers=1,
-            n_test_speakers=1,
-            utterances_per_intent=2,
-            snrs_db=(None,),
-        )
-    },
+    synthetic={"synthetic-fsc": TINY_CLEAN_FSC},
     n_frames=40,
     measure_energy=False,
     batch_size=4,

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import TINY_CLEAN_FSC
 from tiny_whisper import use_tiny_models, write_library
 
 import benchmark.data.features as features
@@ -31,15 +32,7 @@ from benchmark.rows import experiments
 from quads.mct import Budget
 
 TINY = {
-    "synthetic-fsc": SyntheticConfig(
-        kind="fsc",
-        intents=("activate_lamp_none", "bring_juice_none", "decrease_volume_none"),
-        n_train_speakers=2,
-        n_valid_speakers=1,
-        n_test_speakers=1,
-        utterances_per_intent=2,
-        snrs_db=(None,),
-    ),
+    "synthetic-fsc": TINY_CLEAN_FSC,
     "synthetic-slurp": SyntheticConfig(
         kind="slurp",
         intents=("alarm_set", "iot_hue_lightoff", "weather_query"),

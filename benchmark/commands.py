@@ -182,6 +182,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         as_reference=args.as_reference,
         batch_size=args.batch_size,
         precision=args.precision,
+        seeds=args.seeds,
         report_only=args.report_only,
     )
     md, js = run_robustness(options)

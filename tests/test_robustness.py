@@ -19,7 +19,13 @@ from benchmark.data.corruptions import CONDITIONS
 from benchmark.metrics import macro_f1
 from benchmark.report.cells import Cell
 from benchmark.report.claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURABLE
-from benchmark.robustness.claim import CLAIM, drop_cell, robustness_verdict
+from benchmark.robustness.claim import (
+    CLAIM,
+    drop_cell,
+    group_cell,
+    learning_baselines,
+    robustness_verdict,
+)
 from benchmark.robustness.results import (
     EQUAL,
     RobustnessResult,
@@ -231,7 +237,7 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
 
 
 def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
-    from benchmark.robustness.sweep import plan, priority, run_id
+    from benchmark.robustness.sweep import is_claim_row, plan, priority, run_id
     from benchmark.run.results import Result, result_path, write_result
 
     profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
@@ -258,3 +264,31 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     assert (
         f"QUADS 32 bit FSC seed 0: no snapshot {snaps / run_id(exps[('QUADS', 32)], 0)}.pt" in lines
     )
+    # the default policy evaluates one seed of rows the claim does not read; "all" every seed
+    assert got.left_out == sum(
+        len(profile.seeds_for(e)) - 1
+        for e in exps.values()
+        if not profile.untrained_reason(e) and not is_claim_row(e)
+    )
+    assert got.left_out > 0 and "PTQ control (ours) 4 bit FSC seed 1" not in lines
+    every = plan(profile, ("FSC",), cache, results, table1, seeds="all")
+    assert every.left_out == 0
+    assert "PTQ control (ours) 4 bit FSC seed 1: no snapshot" in "\n".join(every.skipped)
+    with pytest.raises(ValueError, match="unknown seed policy 'some'"):
+        plan(profile, ("FSC",), cache, results, table1, seeds="some")
+
+
+def test_a_baseline_at_chance_is_left_out_of_the_baselines_mean_drop():
+    learning = (_drop(7.0, 0.3, row="Prosody + Distillation"), np.full(4, 7.0))
+    at_chance = (_drop(0.0, 0.3, row="Prosody", chance=True), np.zeros(4))
+    kept, left_out = learning_baselines([learning, at_chance])
+    assert [c.row for c, _ in kept] == ["Prosody + Distillation"] and left_out == ["Prosody"]
+    base = group_cell(kept, left_out, "FSC")
+    assert base.measured == 7.0 and base.note.endswith("left out at chance: Prosody")
+    quads = _drop(8.0, 0.3)
+    assert _verdict(quads, base) == HELD  # 8 vs 7: within 2 points
+    # averaged with the chance baseline's empty drop, the same QUADS row would fail the claim
+    assert _verdict(quads, group_cell([learning, at_chance], [], "FSC")) == NOT_HELD
+    # every baseline at chance: all are kept (the verdict then reads "both at chance")
+    kept, left_out = learning_baselines([at_chance])
+    assert [c.row for c, _ in kept] == ["Prosody"] and left_out == []

@@ -4,7 +4,8 @@ Rule (per dataset, for QUADS at 4 and at 32 bits; ``RULE_TEXT`` says it in the r
 
     drop(row)   = mean over the sweep's conditions c of F1(row, clean) - F1(row, c),
                   F1 the seed-mean macro F1 (percent) on the same test utterances
-    drop(base)  = mean of drop(row) over the trained paper baselines (claims.BASELINES)
+    drop(base)  = mean of drop(row) over the trained paper baselines (claims.BASELINES) that are
+                  above chance on clean speech (``learning_baselines``; all of them if none is)
     "as well as": drop(QUADS) - drop(base) <= LIMIT, judged by ``claims.drop_within``:
                   held if d + margin <= LIMIT, not held if d - margin > LIMIT, else inconclusive
 
@@ -35,7 +36,8 @@ RULE_TEXT = (
     "Rule: drop = mean over the conditions of (clean F1 − F1 under the condition), seed-mean "
     "macro F1 on the same test utterances. The claim holds for a QUADS bit width (4 and 32) on a "
     "dataset if drop(QUADS) − drop(baselines) + margin ≤ 2 F1 points, where drop(baselines) is "
-    "the mean drop of the trained paper baselines; it is not held if drop(QUADS) − "
+    "the mean drop of the trained paper baselines above chance on clean speech (a baseline at "
+    "chance has nothing to lose; all of them are used if none is above chance); it is not held if drop(QUADS) − "
     "drop(baselines) − margin > 2, else inconclusive. margin = sqrt(noise(a)² + noise(b)²) with "
     "noise = sqrt(hw² + (1.96·sd/√n)²): hw the half width of the drop's 95 % paired bootstrap "
     "interval over test utterances (1000 resamples, the same utterances for clean and every "
@@ -92,10 +94,25 @@ def drop_cell(
     return cell, boot
 
 
-def group_cell(drops: Sequence[tuple[Cell, np.ndarray]], dataset: str) -> Cell | None:
+def learning_baselines(
+    drops: Sequence[tuple[Cell, np.ndarray]],
+) -> tuple[list[tuple[Cell, np.ndarray]], list[str]]:
+    """The baselines' drop cells the claim averages, and the rows left out: a baseline at chance
+    on clean speech has nothing to lose, so its drop (about 0) would make the baselines look
+    robust; it is left out unless every baseline is at chance."""
+    kept = [d for d in drops if not d[0].chance]
+    if not kept:
+        return list(drops), []
+    return kept, [c.row for c, _ in drops if c.chance]
+
+
+def group_cell(
+    drops: Sequence[tuple[Cell, np.ndarray]], left_out: Sequence[str], dataset: str
+) -> Cell | None:
     """The baselines' mean drop from their ``drop_cell`` outputs: measured and per-seed values
     averaged over the rows (seeds every baseline has), interval from the mean of their paired
-    bootstrap drops (the same resampled utterances)."""
+    bootstrap drops (the same resampled utterances). ``left_out``: baselines not averaged
+    (``learning_baselines``), named in the cell's note."""
     if not drops:
         return None
     cells, boots = [c for c, _ in drops], [b for _, b in drops]
@@ -111,7 +128,8 @@ def group_cell(drops: Sequence[tuple[Cell, np.ndarray]], dataset: str) -> Cell |
         metric="f1_drop",
         measured=statistics.fmean(c.measured for c in cells),
         paper=None,
-        note=", ".join(c.row for c in cells),
+        note=", ".join(c.row for c in cells)
+        + (f"; left out at chance: {', '.join(left_out)}" if left_out else ""),
         n_seeds=n,
         ci=(float(lo), float(hi)),
         values=values,

@@ -28,6 +28,7 @@ from benchmark.robustness.claim import (
     RULE_TEXT,
     drop_cell,
     group_cell,
+    learning_baselines,
     robustness_verdict,
 )
 from benchmark.robustness.results import CLEAN, DIFFER, EQUAL, RobustnessResult
@@ -131,7 +132,7 @@ def verdict_of(by_exp: dict[Experiment, list[RobustnessResult]], names: Sequence
                 drops[(ds, exp.bits)] = got[0]
             elif exp.row in BASELINES:
                 base.append(got)
-        cell = group_cell(base, ds)
+        cell = group_cell(*learning_baselines(base), ds)
         if cell is not None:
             bases[ds] = cell
     return robustness_verdict(drops, bases), used, bases

@@ -12,10 +12,11 @@ from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.robustness.report import write_robustness_report
 from benchmark.robustness.results import scan_robustness
-from benchmark.robustness.sweep import Plan, plan, run_sweep
+from benchmark.robustness.sweep import SEED_POLICIES, Plan, plan, run_sweep
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.reference import REFERENCE_DIR, check_out_dir
 from benchmark.run.workspace import Workspace
+from quads.train import resolve_precision
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,10 @@ class RobustnessOptions:
     as_reference: bool = False
     reference_dir: Path = REFERENCE_DIR
     batch_size: int = 32
-    precision: str = "fp32"  # inference arithmetic of the sweep: "fp32" | "bf16" (autocast)
+    # inference arithmetic of the sweep: "fp32" | "bf16" (autocast) | "auto" (bf16 where the
+    # device has native bf16 matmuls, as training does: quads.train.resolve_precision)
+    precision: str = "auto"
+    seeds: str = "claim"  # which seeds of each row (benchmark.robustness.sweep.SEED_POLICIES)
     report_only: bool = False  # render the report from existing result files, evaluate nothing
 
 
@@ -45,24 +49,34 @@ def run_robustness(
     conditions = [get_condition(n) for n in dict.fromkeys(options.conditions)]
     if not conditions:
         raise ValueError("--conditions: name at least one condition")
-    if options.precision not in ("fp32", "bf16"):
-        raise ValueError(f"--precision must be fp32 or bf16, got {options.precision!r}")
+    if options.precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"--precision must be auto, fp32 or bf16, got {options.precision!r}")
+    if options.seeds not in SEED_POLICIES:
+        raise ValueError(
+            f"--seeds must be one of {', '.join(SEED_POLICIES)}, got {options.seeds!r}"
+        )
     if options.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {options.batch_size}")
     profile = options.profile
     ws = Workspace(profile, DataChoice(), options.cache_dir)
     results_dir = options.out_dir / "results"
     table1_dir = options.table1_results or results_dir
-    the_plan = plan(profile, options.datasets, ws.cache, results_dir, table1_dir)
+    the_plan = plan(profile, options.datasets, ws.cache, results_dir, table1_dir, options.seeds)
+    precision = resolve_precision(options.precision, ws.device)
     log(
         f"robustness: {len(the_plan.jobs)} (row, seed) runs with a snapshot, "
-        f"{len(the_plan.skipped)} without, {the_plan.efficiency_only} efficiency-only rows; "
-        f"{len(conditions)} conditions + clean"
+        f"{len(the_plan.skipped)} without, {the_plan.left_out} outside --seeds {options.seeds}, "
+        f"{the_plan.efficiency_only} efficiency-only rows; {len(conditions)} conditions + clean; "
+        f"{precision} inference"
     )
     for line in the_plan.skipped:
         log(f"skipped: {line}")
     if options.report_only:
-        the_plan = Plan(skipped=the_plan.skipped, efficiency_only=the_plan.efficiency_only)
+        the_plan = Plan(
+            skipped=the_plan.skipped,
+            efficiency_only=the_plan.efficiency_only,
+            left_out=the_plan.left_out,
+        )
     sweep = run_sweep(
         profile,
         conditions,
@@ -71,7 +85,7 @@ def run_robustness(
         results_dir,
         table1_dir,
         options.batch_size,
-        options.precision,
+        precision,
         log,
     )
     wall = time.perf_counter() - start
@@ -89,7 +103,8 @@ def run_robustness(
     counts = [
         f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
         f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
-        f"only; {len(the_plan.skipped)} (row, seed) runs have no snapshot"
+        f"only; {the_plan.left_out} (row, seed) runs are outside the seed policy "
+        f"`--seeds {options.seeds}`; {len(the_plan.skipped)} (row, seed) runs have no snapshot"
         + (" (" + "; ".join(the_plan.skipped) + ")" if the_plan.skipped else ""),
         *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
     ]

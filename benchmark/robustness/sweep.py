@@ -63,6 +63,28 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line per (row, seed) not evaluated
     efficiency_only: int = 0  # rows (x datasets) the profile measures for efficiency only
+    left_out: int = 0  # (row, seed) runs outside the sweep's seed policy (``SEED_POLICIES``)
+
+
+# Which seeds of a trained row the sweep evaluates. "claim": every seed of the claim's rows
+# (QUADS 4 / 32 bit and the paper's baselines), the first seed of the others (QUADS 16 / 8 bit,
+# the PTQ controls), which the claim does not read; "all": every seed of every row.
+SEED_POLICIES = ("claim", "all")
+
+
+def is_claim_row(exp: Experiment) -> bool:
+    """Does the robustness claim read this row (QUADS 4 / 32 bit, the paper's baselines)?"""
+    return (exp.row == "QUADS" and exp.bits in QUADS_BITS) or exp.row in BASELINES
+
+
+def sweep_seeds(profile: Profile, exp: Experiment, policy: str = "claim") -> tuple[int, ...]:
+    """The seeds of ``exp`` the sweep evaluates under ``policy`` (``SEED_POLICIES``)."""
+    if policy not in SEED_POLICIES:
+        raise ValueError(
+            f"unknown seed policy {policy!r} (--seeds); known: {', '.join(SEED_POLICIES)}"
+        )
+    seeds = profile.seeds_for(exp)
+    return seeds if policy == "all" or is_claim_row(exp) else seeds[:1]
 
 
 def run_id(exp: Experiment, seed: int) -> str:
@@ -76,15 +98,23 @@ def label(exp: Experiment, seed: int | None = None) -> str:
 
 
 def plan(
-    profile: Profile, datasets: Sequence[str], cache: Path, results_dir: Path, table1_dir: Path
+    profile: Profile,
+    datasets: Sequence[str],
+    cache: Path,
+    results_dir: Path,
+    table1_dir: Path,
+    seeds: str = "claim",
 ) -> Plan:
-    """Which (row, seed) runs can be evaluated: those with a snapshot; the rest counted."""
+    """Which (row, seed) runs can be evaluated: those with a snapshot, within the seed policy
+    ``seeds`` (``SEED_POLICIES``); the rest counted."""
     out = Plan()
     for exp in (e for e in table1_experiments() if e.dataset in datasets):
         if profile.untrained_reason(exp):
             out.efficiency_only += 1
             continue
-        for seed in profile.seeds_for(exp):
+        chosen = sweep_seeds(profile, exp, seeds)
+        out.left_out += len(profile.seeds_for(exp)) - len(chosen)
+        for seed in chosen:
             snap = cache / "runs" / "evaluated" / profile.name / f"{run_id(exp, seed)}.pt"
             t1 = result_path(table1_dir, exp, profile.name, seed)
             if snap.exists():
@@ -162,8 +192,7 @@ def _is_current(path: Path, config: dict, snapshot_sha: str, results_dir: Path, 
 def priority(job: Job) -> tuple:
     """Evaluation order: seed by seed, the claim's rows (QUADS 4 / 32 bit and the paper's
     baselines) first, so an interrupted sweep already answers the claim on its first seed."""
-    claim = (job.exp.row == "QUADS" and job.exp.bits in QUADS_BITS) or job.exp.row in BASELINES
-    return (job.seed, not claim, DATASETS.index(job.exp.dataset))
+    return (job.seed, not is_claim_row(job.exp), DATASETS.index(job.exp.dataset))
 
 
 def run_sweep(

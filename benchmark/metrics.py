@@ -111,6 +111,21 @@ def chance_accuracy(y_true: Sequence[int]) -> float:
     return float(np.bincount(t).max() / t.size * 100.0)
 
 
+def chance_f1(y_true: Sequence[int]) -> float:
+    """Macro F1 (percent) a guesser reaches in expectation by drawing each prediction from the
+    test split's class frequencies p_k: per class precision = recall = p_k, so macro F1 =
+    mean_k p_k = 100 / K over the K classes present."""
+    return 100.0 / np.unique(np.asarray(y_true)).size
+
+
+def at_chance(y_true: Sequence[int], accuracy_low: float, f1_low: float) -> bool:
+    """Is a model indistinguishable from chance: the lower end of its accuracy interval reaches
+    the most-frequent-class rate (``chance_accuracy``), or that of its macro-F1 interval reaches
+    the prior-matched guesser's macro F1 (``chance_f1``)? A model that mostly repeats one class
+    can be above the first and still at the second."""
+    return bool(accuracy_low <= chance_accuracy(y_true) or f1_low <= chance_f1(y_true))
+
+
 # --- size ------------------------------------------------------------------------------------
 
 

@@ -143,3 +143,29 @@ def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_data():
     assert chance_accuracy([0, 0, 1, 2]) == 50.0
     with pytest.raises(ValueError, match="same length|test set's length"):
         bootstrap_ci(t, [p[:-1]])
+
+
+def test_a_model_that_mostly_repeats_a_rare_class_is_at_chance_by_macro_f1():
+    import numpy as np
+
+    from benchmark.metrics import at_chance, bootstrap_ci, chance_accuracy, chance_f1
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 50, 1000)  # 50 balanced classes: chance accuracy about 2-3 %
+    assert chance_f1(truth) == pytest.approx(2.0)
+    # the prior-matched guesser scores about chance_f1 in macro F1
+    guess = rng.permutation(truth)
+    lo, hi = bootstrap_ci(truth, [guess])["f1"]
+    assert lo <= chance_f1(truth) <= hi
+    # either interval reaching its chance level puts a model at chance: the SLURP Prosody row of
+    # the cpu reference (58 classes) had accuracy [3.4, 7.8] above the 1.7 % majority rate and
+    # macro F1 [1.1, 3.2] reaching 100 / 58 = 1.7
+    slurp_like = np.repeat(np.arange(58), 8)
+    assert chance_accuracy(slurp_like) == pytest.approx(100 / 58)
+    assert at_chance(slurp_like, 3.4, 1.1)
+    assert at_chance(slurp_like, 1.5, 10.0)
+    assert not at_chance(slurp_like, 3.4, 1.8)
+    # a model right on 60 %: neither
+    good = np.where(rng.random(1000) < 0.6, truth, 0)
+    ci = bootstrap_ci(truth, [good])
+    assert not at_chance(truth, ci["accuracy"][0], ci["f1"][0])

@@ -17,7 +17,7 @@ from tabulate import tabulate
 from benchmark.frontier.figure import write_frontier_figure
 from benchmark.frontier.study import StudyRecord
 from benchmark.frontier.verdicts import mct_vs_ptq, mixed_vs_uniform
-from benchmark.metrics import bootstrap_ci, chance_accuracy
+from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import DATASETS
 from benchmark.report.cells import Cell, build_cells, round_value
 from benchmark.report.claims import NOISE_TEXT
@@ -48,7 +48,7 @@ def study_cell(row: str, bits: int, dataset: str, records: Sequence[StudyRecord]
         values,
         OURS,
         ci=ci["f1"],
-        chance=ci["accuracy"][0] <= chance_accuracy(truth),
+        chance=at_chance(truth, ci["accuracy"][0], ci["f1"][0]),
     )
 
 
@@ -242,7 +242,17 @@ def _sensitivity_lines(records: Sequence[StudyRecord]) -> list[str]:
     if not records:
         return ["## Per-tensor sensitivity", "", "No study records yet.", ""]
     order = [row["tensor"] for row in records[0].scan]
-    numel = {row["tensor"]: row["numel"] for row in records[0].scan}
+    # (dataset -> numel) per tensor: the head's size depends on the dataset's class count
+    sizes: dict[str, dict[str, int]] = {}
+    for r in records:
+        for row in r.scan:
+            sizes.setdefault(row["tensor"], {})[r.dataset] = row["numel"]
+    numel = {
+        name: next(iter(by_ds.values()))
+        if len(set(by_ds.values())) == 1
+        else " / ".join(f"{ds} {by_ds[ds]}" for ds in DATASETS if ds in by_ds)
+        for name, by_ds in sizes.items()
+    }
     headers = ["Tensor", "#weights"]
     for ds in DATASETS:
         headers += [f"{ds} valid drop", f"{ds} mixed bits (per seed)"]

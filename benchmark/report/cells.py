@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmark.metrics import bootstrap_ci, chance_accuracy
+from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import paper_value
 from benchmark.rows import Experiment, experiments
 from benchmark.run.results import Result
@@ -114,8 +114,8 @@ def round_value(x: float | None) -> float | None:
 
 
 def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Bootstrap intervals of the seed-mean accuracy / F1, and whether accuracy is at chance
-    (its interval reaches the most-frequent-class rate). Empty without stored predictions."""
+    """Bootstrap intervals of the seed-mean accuracy / F1, and whether the row is at chance
+    (``metrics.at_chance`` of their lower ends). Empty without stored predictions."""
     preds = [r.predictions for r in runs if r.predictions.get("pred")]
     if not preds or len(preds) != len(runs):
         return {}, False
@@ -123,7 +123,7 @@ def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]]
     if any(p["truth"] != truth for p in preds):
         return {}, False
     ci = bootstrap_ci(truth, [p["pred"] for p in preds])
-    return ci, ci["accuracy"][0] <= chance_accuracy(truth)
+    return ci, at_chance(truth, ci["accuracy"][0], ci["f1"][0])
 
 
 def _schedule(runs: Sequence[Result], exp: Experiment) -> str | None:

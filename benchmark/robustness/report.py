@@ -19,13 +19,14 @@ from tabulate import tabulate
 from benchmark.data.corruptions import CONDITIONS, FAMILIES
 from benchmark.metrics import bootstrap_ci
 from benchmark.paper import DATASETS
-from benchmark.report.cells import round_value
+from benchmark.report.cells import Cell, round_value
 from benchmark.report.claims import BASELINES, render_claims
 from benchmark.report.tables import _provenance_lines
 from benchmark.robustness.claim import (
     N_RESAMPLES,
     QUADS_BITS,
     RULE_TEXT,
+    absolute_drop,
     drop_cell,
     group_cell,
     learning_baselines,
@@ -71,6 +72,13 @@ def row_label(exp: Experiment) -> str:
     return f"{exp.row} {exp.bits}-bit" if exp.row not in BASELINES else exp.row
 
 
+def drop_label(c: Cell) -> str:
+    """The drop table's row label of a drop cell (a row's, or the baselines' group cell)."""
+    if c.row == "baselines":
+        return f"baselines ({c.note})"
+    return c.row if c.row in BASELINES else f"{c.row} {c.bits}-bit"
+
+
 def group(results: Sequence[RobustnessResult]) -> dict[Experiment, list[RobustnessResult]]:
     by: dict[Experiment, list[RobustnessResult]] = defaultdict(list)
     for r in results:
@@ -114,8 +122,9 @@ def f1_cells(
 
 
 def verdict_of(by_exp: dict[Experiment, list[RobustnessResult]], names: Sequence[str]):
-    """The claim's verdict, the drop cells it used, and the baselines' cells."""
-    drops, bases, used = {}, {}, []
+    """The claim's verdict, the drop cells it used, the baselines' cells, and the absolute drops
+    (F1 points, shown beside the relative ones) keyed by (row label, dataset)."""
+    drops, bases, used, absolute = {}, {}, [], {}
     for ds in DATASETS:
         exps = {e: runs for e, runs in by_exp.items() if e.dataset == ds}
         if not exps:
@@ -128,14 +137,19 @@ def verdict_of(by_exp: dict[Experiment, list[RobustnessResult]], names: Sequence
             if got is None:
                 continue
             used.append(got[0])
+            absolute[(row_label(exp), ds)] = absolute_drop(runs, names)
             if exp.row == "QUADS" and exp.bits in QUADS_BITS:
                 drops[(ds, exp.bits)] = got[0]
             elif exp.row in BASELINES:
                 base.append(got)
-        cell = group_cell(*learning_baselines(base), ds)
+        kept, left_out = learning_baselines(base)
+        cell = group_cell(kept, left_out, ds)
         if cell is not None:
             bases[ds] = cell
-    return robustness_verdict(drops, bases), used, bases
+            absolute[(drop_label(cell), ds)] = statistics.fmean(
+                absolute[(c.row, ds)] for c, _ in kept
+            )
+    return robustness_verdict(drops, bases), used, bases, absolute
 
 
 def _check_lines(results: Sequence[RobustnessResult]) -> list[str]:
@@ -205,7 +219,7 @@ def render(
     by_exp = group(results)
     names = conditions_of(results)
     cells = f1_cells(by_exp, names)
-    verdict, drops, bases = verdict_of(by_exp, names)
+    verdict, drops, bases, absolute = verdict_of(by_exp, names)
     index = {(c.row, c.bits, c.dataset, c.condition): c for c in cells}
     lines = [
         f"# Noise robustness of the Table 1 rows — {MARK}",
@@ -252,34 +266,38 @@ def render(
                 rows.append(row)
             headers = ["Row", "Seeds", "clean", *cols]
             lines += [f"### {family}", "", tabulate(rows, headers=headers, tablefmt="github"), ""]
-    drop_rows = [
-        [
-            f"{c.row} {c.bits}-bit" if c.row not in BASELINES else c.row,
+
+    def drop_row(c: Cell) -> list[object]:
+        label = drop_label(c)
+        return [
+            label,
             c.dataset,
-            f"{c.measured:.2f}",
-            f"[{c.ci[0]:.2f}, {c.ci[1]:.2f}]",
+            f"{c.measured:.1f}",
+            f"[{c.ci[0]:.1f}, {c.ci[1]:.1f}]",
+            f"{absolute[(label, c.dataset)]:.2f}",
             c.n_seeds,
             "yes" if c.chance else "",
         ]
-        for c in drops
-    ]
-    drop_rows += [
-        [
-            f"baselines ({c.note})",
-            c.dataset,
-            f"{c.measured:.2f}",
-            f"[{c.ci[0]:.2f}, {c.ci[1]:.2f}]",
-            c.n_seeds,
-            "yes" if c.chance else "",
-        ]
-        for c in bases.values()
-    ]
+
+    drop_rows = [drop_row(c) for c in [*drops, *bases.values()]]
     lines += [
         "## Mean F1 drop from clean (over all conditions)",
         "",
+        "Relative drop: the share of its clean macro F1 a row loses, averaged over the conditions "
+        "(the claim's measure, with its 95 % paired bootstrap interval); absolute drop: clean F1 "
+        "minus the mean F1 over the conditions, in F1 points.",
+        "",
         tabulate(
             drop_rows,
-            headers=["Row", "Dataset", "Drop (F1 points)", "95 % CI", "Seeds", "Clean at chance"],
+            headers=[
+                "Row",
+                "Dataset",
+                "Drop (% of clean F1)",
+                "95 % CI",
+                "Drop (F1 points)",
+                "Seeds",
+                "Clean at chance",
+            ],
             tablefmt="github",
         ),
         "",
@@ -303,7 +321,8 @@ def render(
                 "row": c.row,
                 "bits": c.bits,
                 "dataset": c.dataset,
-                "drop": round_value(c.measured),
+                "drop_percent_of_clean": round_value(c.measured),
+                "drop_f1_points": round_value(absolute[(drop_label(c), c.dataset)]),
                 "ci": [round_value(c.ci[0]), round_value(c.ci[1])],
                 "n_seeds": c.n_seeds,
                 "chance": c.chance,

@@ -12,6 +12,18 @@ from benchmark.paper import DATASETS
 from benchmark.report.claims import BASELINES
 
 HIGHLIGHT = {("QUADS", 4): "tab:red", ("QUADS", 32): "tab:blue"}
+# the other rows: colours other than the highlights', one per row in every panel; baselines dashed
+OTHER_COLORS = (
+    "tab:orange",
+    "tab:green",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+    "black",
+)
 CLEAN_SNR = 30.0  # where "clean" sits on the SNR axis (dB)
 
 
@@ -47,6 +59,11 @@ def write_figure(cells: Sequence[Mapping], conditions: Mapping[str, Mapping], pa
         figsize=(3.6 * len(families), 3.4 * len(DATASETS)),
         squeeze=False,
     )
+    others = sorted(
+        {(c["row"], c["bits"]) for c in cells} - set(HIGHLIGHT),
+        key=lambda rb: (rb[0] not in BASELINES, rb),
+    )
+    colour = {rb: OTHER_COLORS[k % len(OTHER_COLORS)] for k, rb in enumerate(others)}
     for i, ds in enumerate(DATASETS):
         for j, family in enumerate(families):
             ax = axes[i][j]
@@ -68,7 +85,8 @@ def write_figure(cells: Sequence[Mapping], conditions: Mapping[str, Mapping], pa
                         zorder=3,
                     )
                 else:
-                    ax.plot(xs, ys, ".-", lw=0.9, alpha=0.6, label=name)
+                    style = ".--" if row in BASELINES else ".-"
+                    ax.plot(xs, ys, style, color=colour[(row, bits)], lw=0.9, alpha=0.7, label=name)
             if not lines:
                 ax.text(0.5, 0.5, "no results", ha="center", va="center", transform=ax.transAxes)
             if family == "reverb":

@@ -129,8 +129,9 @@ def learning_baselines(
     drops: Sequence[tuple[Cell, np.ndarray]],
 ) -> tuple[list[tuple[Cell, np.ndarray]], list[str]]:
     """The baselines' drop cells the claim averages, and the rows left out: a baseline at chance
-    on clean speech has nothing to lose, so its drop (about 0) would make the baselines look
-    robust; it is left out unless every baseline is at chance."""
+    on clean speech has nothing to lose, so its drop is noise (about 0 F1 points, any share of an
+    F1 near chance) and says nothing about robustness; it is left out unless every baseline is at
+    chance."""
     kept = [d for d in drops if not d[0].chance]
     if not kept:
         return list(drops), []

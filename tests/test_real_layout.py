@@ -26,21 +26,15 @@ from benchmark.cli import main
 from benchmark.data.corpora import get_corpus
 from benchmark.data.fsc import load_fsc
 from benchmark.data.slurp import load_slurp
-from benchmark.data.synthetic import SyntheticConfig
 from benchmark.profiles import PROFILES
 from benchmark.rows import experiments
 from quads.mct import Budget
 
 TINY = {
     "synthetic-fsc": TINY_CLEAN_FSC,
-    "synthetic-slurp": SyntheticConfig(
-        kind="slurp",
-        intents=("alarm_set", "iot_hue_lightoff", "weather_query"),
-        n_train_speakers=2,
-        n_valid_speakers=1,
-        n_test_speakers=1,
-        utterances_per_intent=2,
-        snrs_db=(None,),
+    # the same tiny clean layout with 3 SLURP intents
+    "synthetic-slurp": dataclasses.replace(
+        TINY_CLEAN_FSC, kind="slurp", intents=("alarm_set", "iot_hue_lightoff", "weather_query")
     ),
 }
 MISSING, HEADSET_EVERY = 2, 3

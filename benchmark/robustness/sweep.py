@@ -40,7 +40,7 @@ from benchmark.robustness.results import (
 from benchmark.rows import Experiment, table1_experiments
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.provenance import provenance
-from benchmark.run.results import read_result, result_path
+from benchmark.run.results import read_for_reuse, read_result, result_path
 from benchmark.run.runner import run_config
 from benchmark.run.snapshot import load_evaluated
 from benchmark.run.workspace import Workspace
@@ -179,14 +179,14 @@ class SweepLog:
 
 
 def _is_current(path: Path, config: dict, snapshot_sha: str, results_dir: Path, log) -> bool:
-    if not path.exists():
-        return False
-    try:
-        stored = read_robustness(path, results_dir)
-    except ValueError as err:
-        log(f"recomputing: {err}")
-        return False
-    return stored.config == config and stored.snapshot.get("sha256") == snapshot_sha
+    """Whether the robustness result at ``path`` is trusted, made with ``config`` and from the
+    snapshot whose sha256 is ``snapshot_sha``."""
+    stored = read_for_reuse(path, read_robustness, results_dir, log)
+    return (
+        stored is not None
+        and stored.config == config
+        and stored.snapshot.get("sha256") == snapshot_sha
+    )
 
 
 def priority(job: Job) -> tuple:

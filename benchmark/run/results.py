@@ -114,6 +114,24 @@ def read_result(path: Path, results_dir: Path | None = None) -> Result:
     return result
 
 
+def read_for_reuse(
+    path: Path,
+    read: Callable[[Path, Path | None], object],
+    results_dir: Path,
+    log: Callable[[str], None],
+):
+    """The stored result-like file at ``path`` read by ``read`` (``read_result`` or a twin that
+    raises ``ValueError`` when the file cannot be trusted), or None: no file, or one that cannot
+    be trusted, which is then recomputed with one line saying why."""
+    if not path.exists():
+        return None
+    try:
+        return read(path, results_dir)
+    except ValueError as err:
+        log(f"recomputing: {err}")
+        return None
+
+
 @dataclass(frozen=True)
 class ResultScan:
     """The result files of one table and profile: those read, and those left out with why."""

@@ -33,6 +33,7 @@ from benchmark.run.reference import (
 )
 from benchmark.run.results import (
     Result,
+    read_for_reuse,
     read_result,
     result_path,
     scan_results,
@@ -186,14 +187,8 @@ def _is_current(
     """Whether the result file at ``path`` is complete and made with ``config``. A file that
     cannot be trusted (``read_result`` refuses it) or whose exported model is damaged
     (``exported_model_problem``) is recomputed, with one line naming it."""
-    if not path.exists():
-        return False
-    try:
-        stored = read_result(path, results_dir)
-    except ValueError as err:
-        log(f"recomputing: {err}")
-        return False
-    if stored.config != config:
+    stored = read_for_reuse(path, read_result, results_dir, log)
+    if stored is None or stored.config != config:
         return False
     model = stored.artifacts.get("model")
     # a deleted model file leaves the measurement valid; a damaged one means the run broke

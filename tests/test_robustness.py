@@ -252,17 +252,29 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
 
 
 def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
-    from benchmark.robustness.sweep import is_claim_row, plan, priority, run_id
+    from benchmark.results.identity import artefact_path
+    from benchmark.robustness.sweep import is_claim_row, plan, priority
     from benchmark.run.results import Result, result_path, write_result
 
     profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
     cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"
     exps = {(e.row, e.bits): e for e in table1_experiments() if e.dataset == "FSC"}
     q4, large = exps[("QUADS", 4)], exps[("Whisper (large)", 32)]
-    snaps = cache / "runs" / "evaluated" / profile.name
-    snaps.mkdir(parents=True)
+    config = {"identity": {"precision": "fp32"}}
+
+    def trained(exp, seed):
+        metrics = {"accuracy": 50.0, "f1": 40.0}
+        preds = {"truth": [0, 1], "pred": [0, 0]}
+        r = Result(exp, profile.name, seed, "synthetic-fsc", metrics, config=config)
+        write_result(result_path(table1, exp, profile.name, seed), replace(r, predictions=preds))
+
     for exp, seed in ((q4, 1), (q4, 0), (exps[("PTQ control (ours)", 4)], 0)):
-        (snaps / f"{run_id(exp, seed)}.pt").write_bytes(b"x")
+        trained(exp, seed)
+        snap = artefact_path(cache, "snapshot", profile.name, exp, seed, config)
+        snap.parent.mkdir(parents=True, exist_ok=True)
+        snap.write_bytes(b"x")
+    trained(exps[("QUADS", 32)], 0)  # a Table 1 result whose snapshot is gone
+    missing = artefact_path(cache, "snapshot", profile.name, exps[("QUADS", 32)], 0, config)
     write_result(
         result_path(table1, large, profile.name, 0),
         Result(large, profile.name, 0, "synthetic-fsc", {}, {"f1": "weights not available"}),
@@ -276,9 +288,7 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     ]
     lines = "\n".join(got.skipped)
     assert "Whisper (large) 32 bit FSC seed 0: not trained: weights not available" in lines
-    assert (
-        f"QUADS 32 bit FSC seed 0: no snapshot {snaps / run_id(exps[('QUADS', 32)], 0)}.pt" in lines
-    )
+    assert f"QUADS 32 bit FSC seed 0: no snapshot {missing}" in lines
     # the default policy evaluates one seed of rows the claim does not read; "all" every seed
     assert got.left_out == sum(
         len(profile.seeds_for(e)) - 1
@@ -288,7 +298,9 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     assert got.left_out > 0 and "PTQ control (ours) 4 bit FSC seed 1" not in lines
     every = plan(profile, ("FSC",), cache, results, table1, seeds="all")
     assert every.left_out == 0
-    assert "PTQ control (ours) 4 bit FSC seed 1: no snapshot" in "\n".join(every.skipped)
+    assert "PTQ control (ours) 4 bit FSC seed 1: no usable Table 1 result" in "\n".join(
+        every.skipped
+    )
     with pytest.raises(ValueError, match="unknown seed policy 'some'"):
         plan(profile, ("FSC",), cache, results, table1, seeds="some")
 

@@ -23,6 +23,7 @@ from benchmark.data.cache import atomic_write
 from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_upgrades
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
+from benchmark.results.identity import artefact_path
 from benchmark.rows import Experiment, experiments
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import NOT_STORED
@@ -80,10 +81,14 @@ def float_row(dataset: str) -> Experiment:
     raise ValueError(f"Table 1 has no 32-bit QUADS row for {dataset!r}")
 
 
-def snapshot_path(cache: Path, profile: str, dataset: str, seed: int) -> Path:
+def snapshot_path(ws: Workspace, profile: Profile, dataset: str, seed: int) -> Path:
+    """The float student's snapshot as a Table 1 run with this workspace's configuration (run
+    identity: ``benchmark.results.identity``) names it."""
+    from benchmark.run.runner import run_config
+
     exp = float_row(dataset)
-    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
-    return cache / "runs" / "evaluated" / profile / f"{run_id}.pt"
+    config = run_config(exp, profile, ws.choice, ws)
+    return artefact_path(ws.cache, "snapshot", profile.name, exp, seed, config)
 
 
 def record_path(results_dir: Path, profile: str, dataset: str, seed: int) -> Path:
@@ -192,7 +197,7 @@ def run_study(
     for ds in datasets:
         corpus = ws.corpus(ds)
         for seed in seeds:
-            snap = snapshot_path(ws.cache, profile.name, ds, seed)
+            snap = snapshot_path(ws, profile, ds, seed)
             if not snap.exists():
                 skipped.append(f"{ds} seed {seed} ({snap})")
                 continue

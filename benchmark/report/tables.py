@@ -24,6 +24,7 @@ from benchmark.report.cells import (
 )
 from benchmark.report.claims import render_claims, table1_claims, table2_claims
 from benchmark.report.deviations import deviation_lines
+from benchmark.results.identity import precisions
 from benchmark.rows import PTQ_ROW, experiments
 from benchmark.run.reference import (
     AGREES,
@@ -148,6 +149,8 @@ def _provenance_lines(results: Sequence[Result], profile: str) -> list[str]:
     seeds = sorted({r.seed for r in results})
     return [
         f"- Profile: `{profile}`; corpora: {', '.join(f'`{c}`' for c in corpora)}; seeds: {seeds}",
+        f"- Training precision: {' and '.join(precisions(results)) or 'not recorded'} "
+        "(result files of another precision are never averaged into these cells)",
         f"- Commit(s): {', '.join(f'`{c}`' for c in commits)}",
         f"- Run between {dates[0]} and {dates[-1]}",
         f"- Versions: {'; '.join(versions)}",

@@ -25,6 +25,7 @@ from benchmark.metrics import accuracy, macro_f1
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.claims import BASELINES
+from benchmark.results.identity import artefact_path
 from benchmark.robustness.claim import QUADS_BITS
 from benchmark.robustness.results import (
     CLEAN,
@@ -87,11 +88,6 @@ def sweep_seeds(profile: Profile, exp: Experiment, policy: str = "claim") -> tup
     return seeds if policy == "all" or is_claim_row(exp) else seeds[:1]
 
 
-def run_id(exp: Experiment, seed: int) -> str:
-    """As ``benchmark.run.recipe.train_row`` names a run's snapshot."""
-    return f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
-
-
 def label(exp: Experiment, seed: int | None = None) -> str:
     text = f"{exp.row} {exp.bits} bit {exp.dataset}"
     return text if seed is None else f"{text} seed {seed}"
@@ -115,22 +111,28 @@ def plan(
         chosen = sweep_seeds(profile, exp, seeds)
         out.left_out += len(profile.seeds_for(exp)) - len(chosen)
         for seed in chosen:
-            snap = cache / "runs" / "evaluated" / profile.name / f"{run_id(exp, seed)}.pt"
             t1 = result_path(table1_dir, exp, profile.name, seed)
-            if snap.exists():
-                out.jobs.append(
-                    Job(exp, seed, snap, t1, robustness_path(results_dir, exp, profile.name, seed))
+            try:
+                stored = read_result(t1, table1_dir) if t1.exists() else None
+            except ValueError:
+                stored = None
+            if stored is None:
+                out.skipped.append(
+                    f"{label(exp, seed)}: no usable Table 1 result file {t1}: {REMAKE}"
                 )
                 continue
-            why = f"no snapshot {snap}: {REMAKE}"
-            if t1.exists():
-                try:
-                    stored = read_result(t1, table1_dir)
-                except ValueError:
-                    stored = None
-                if stored is not None and stored.metrics.get("f1") is None:
-                    why = f"not trained: {stored.notes.get('f1', 'no F1 in its result file')}"
-            out.skipped.append(f"{label(exp, seed)}: {why}")
+            if stored.metrics.get("f1") is None:
+                why = stored.notes.get("f1", "no F1 in its result file")
+                out.skipped.append(f"{label(exp, seed)}: not trained: {why}")
+                continue
+            # the snapshot of exactly the run that made the Table 1 result (its run identity)
+            snap = artefact_path(cache, "snapshot", profile.name, exp, seed, stored.config)
+            if not snap.exists():
+                out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}: {REMAKE}")
+                continue
+            out.jobs.append(
+                Job(exp, seed, snap, t1, robustness_path(results_dir, exp, profile.name, seed))
+            )
     return out
 
 

@@ -4,6 +4,7 @@ generated, cached or written."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 from pathlib import Path
@@ -73,7 +74,7 @@ def estimate_text(todo: list, profile, table: str, ran_on: dict[str, str], data)
 def dry_run(table: str, options) -> tuple[str, int]:
     """The plan as text, and the exit code: 0, or 2 when preflight found problems."""
     from benchmark.run.results import result_path
-    from benchmark.run.runner import _is_current, run_config, select
+    from benchmark.run.runner import _is_current, config_conflicts, run_config, select
     from benchmark.run.workspace import Workspace
 
     profile, choice = options.profile, options.choice
@@ -85,9 +86,14 @@ def dry_run(table: str, options) -> tuple[str, int]:
     runs = []
     for exp in exps:
         config = None  # unknown without the corpus: every run counts as to do
+        seeds = options.seeds or profile.seeds_for(exp)
         if exp.dataset in loadable:
             config = run_config(exp, profile, choice, ws)
-        for seed in options.seeds or profile.seeds_for(exp):
+            conflicts = config_conflicts(
+                options.results_dir, profile.name, exp, config, seeds, options.force
+            )
+            pf = dataclasses.replace(pf, problems=pf.problems + tuple(conflicts))
+        for seed in seeds:
             path = result_path(options.results_dir, exp, profile.name, seed)
             done = (
                 not options.force

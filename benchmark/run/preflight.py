@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,9 +311,14 @@ def check(
 
 def require(pf: Preflight) -> None:
     """Raise one ``PreflightError`` listing every problem and its fix."""
-    if pf.problems:
-        lines = [f"the run cannot start ({len(pf.problems)} problem(s)):"]
-        for i, p in enumerate(pf.problems, 1):
+    require_none(pf.problems)
+
+
+def require_none(problems: Sequence[Problem]) -> None:
+    """Raise one ``PreflightError`` listing every problem of ``problems`` and its fix."""
+    if problems:
+        lines = [f"the run cannot start ({len(problems)} problem(s)):"]
+        for i, p in enumerate(problems, 1):
             lines += [f"  {i}. {p.what}", f"     fix: {p.fix}"]
         raise PreflightError("\n".join(lines))
 

@@ -19,6 +19,7 @@ from baselines.weights import WeightsUnavailable, load_whisper_encoder
 from benchmark.data.cache import atomic_write
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.profiles import Profile
+from benchmark.results.identity import artefact_path
 from benchmark.rows import Experiment
 from benchmark.run.snapshot import save_evaluated
 from benchmark.run.workspace import Workspace
@@ -203,9 +204,13 @@ def fit(
 
 
 def train_row(
-    exp: Experiment, profile: Profile, seed: int, ws: Workspace, work: Path
+    exp: Experiment, profile: Profile, seed: int, ws: Workspace, config: dict[str, object]
 ) -> RowOutcome:
     """Train ``exp`` and measure accuracy / F1 on the test split.
+
+    ``config`` is the run's configuration (``runner.experiment_config``): with the seed it names
+    every cached artefact of the run (``benchmark.results.identity.artefact_path``), so runs of
+    other configurations sharing the cache never overwrite or reuse them.
 
     A row that cannot be trained here returns no metrics and a note saying why (e.g. weights not
     available offline).
@@ -219,7 +224,10 @@ def train_row(
     notes: dict[str, str] = {}
     artifacts: dict[str, str] = {}
     device, precision = ws.device, ws.precision
-    run_id = f"{exp.table}-{exp.dataset.lower()}-{exp.slug}-seed{seed}"
+
+    def artefact(kind: str) -> Path:
+        return artefact_path(ws.cache, kind, profile.name, exp, seed, config)
+
     test = ws.data(exp.dataset, "test", inputs=tuple(getattr(model, "inputs", ("mel",))))
     outcome, schedule = fit(
         exp,
@@ -227,8 +235,8 @@ def train_row(
         seed,
         ws,
         model,
-        checkpoint=work / "checkpoints" / profile.name / f"{run_id}.pt",
-        prefix_cache=work / "prefix" / profile.name,
+        checkpoint=artefact("checkpoint"),
+        prefix_cache=ws.cache / "runs" / "prefix" / profile.name,
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
     )
     model, quantizer = outcome.model, outcome.quantizer
@@ -247,15 +255,16 @@ def train_row(
                     p.copy_(p.half().float())
         notes["bits"] = "every trained weight (centroids included) rounded to fp16, as stored"
     pred = predict(model, test, device=device)
+    artifacts["snapshot"] = str(artefact("snapshot"))
     save_evaluated(
-        work / "evaluated" / profile.name / f"{run_id}.pt",
+        artefact("snapshot"),
         model,
         quantizer,
         {"model": exp.model, "classes": n_classes, "n_frames": profile.n_frames},
     )
     truth = test.tensors["labels"].numpy()
     if not corpus.synthetic and corpus.stands_for == "SLURP":
-        path = work / "predictions" / profile.name / f"{run_id}.jsonl"
+        path = artefact("slurp_predictions")
         write_slurp_predictions(path, corpus, ws.features(exp.dataset, "test").uids, pred)
         artifacts["slurp_predictions"] = str(path)
     metrics["accuracy"] = accuracy(truth, pred)
@@ -263,7 +272,7 @@ def train_row(
     metrics["valid_accuracy"] = outcome.best_valid_accuracy
     metrics["best_epoch"] = outcome.best_epoch
     if quantizer is not None and quantizer.attached:
-        path = work / "models" / profile.name / f"{run_id}.safetensors"
+        path = artefact("model")
         path.parent.mkdir(parents=True, exist_ok=True)
         save_quantized(
             model,

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmark.data.cache import atomic_write
+from benchmark.results.identity import split_by_config
 from benchmark.rows import Experiment
 
 # 2: a "checksum" (``content_checksum``) over the rest of the file, so a hand edit is detected
@@ -142,8 +143,10 @@ class ResultScan:
 
 def scan_results(results_dir: Path, profile: str, table: str) -> ResultScan:
     """Every valid result of one table and profile, in a stable (path) order. Only files named
-    as the harness names them are read (``<slug>-seed<N>.json``); any other ``.json`` file and
-    every file ``read_result`` refuses is left out and listed in ``excluded``."""
+    as the harness names them are read (``<slug>-seed<N>.json``); any other ``.json`` file,
+    every file ``read_result`` refuses and every run whose row's other seeds were made with
+    another configuration (``identity.split_by_config``) is left out and listed in
+    ``excluded``."""
     folder = results_dir / profile / table
     results: list[Result] = []
     excluded: list[str] = []
@@ -154,7 +157,9 @@ def scan_results(results_dir: Path, profile: str, table: str) -> ResultScan:
             results.append(read_result(p, results_dir))
         except ValueError as err:
             excluded.append(str(err))
-    return ResultScan(results, excluded)
+    # never average unlike runs: one configuration per row (``identity.split_by_config``)
+    results, mixed = split_by_config(results)
+    return ResultScan(results, excluded + mixed)
 
 
 def read_results(

@@ -16,6 +16,7 @@ from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
+from benchmark.results.identity import config_differences, differs_only_in_code
 from benchmark.rows import FRONTIER, Experiment, experiments
 from benchmark.run import preflight
 from benchmark.run.data_choice import DataChoice
@@ -130,6 +131,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     start = time.perf_counter()
     corpus = ws.corpus(exp.dataset)
     num_classes = len(corpus.intents)
+    config = experiment_config(exp, profile, corpus.fingerprint, num_classes, ws.precision)
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
     # measured once per (model, classes, input length) and process (``measure_efficiency`` is
@@ -161,7 +163,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     if why:
         outcome = RowOutcome(notes={"accuracy": why, "f1": why})
     else:
-        outcome = train_row(exp, profile, seed, ws, ws.cache / "runs")
+        outcome = train_row(exp, profile, seed, ws, config)
     metrics.update(outcome.metrics)
     notes.update(outcome.notes)
     return Result(
@@ -171,7 +173,7 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
         corpus=corpus.name,
         metrics=metrics,
         notes=notes,
-        config=experiment_config(exp, profile, corpus.fingerprint, num_classes, ws.precision),
+        config=config,
         provenance=provenance(),
         wall_seconds=time.perf_counter() - start,
         artifacts=outcome.artifacts,
@@ -188,7 +190,12 @@ def _is_current(
     cannot be trusted (``read_result`` refuses it) or whose exported model is damaged
     (``exported_model_problem``) is recomputed, with one line naming it."""
     stored = read_for_reuse(path, read_result, results_dir, log)
-    if stored is None or stored.config != config:
+    if stored is None:
+        return False
+    if stored.config != config:
+        if differs_only_in_code(stored.config, config):
+            diffs = "; ".join(config_differences(stored.config, config)[:2])
+            log(f"recomputing {path}: made by other training code ({diffs})")
         return False
     model = stored.artifacts.get("model")
     # a deleted model file leaves the measurement valid; a damaged one means the run broke
@@ -197,6 +204,45 @@ def _is_current(
         log(f"recomputing: the exported model of result file {path} is damaged: {problem}")
         return False
     return True
+
+
+def config_conflicts(
+    results_dir: Path,
+    profile: str,
+    exp: Experiment,
+    config: dict[str, object],
+    seeds: Sequence[int],
+    force: bool,
+) -> list[preflight.Problem]:
+    """One problem per stored result of ``exp`` (any seed) in ``results_dir`` that a run with
+    ``config`` would silently replace or be averaged with: made with another configuration (other
+    precision, corpus, teacher, profile settings ...; ``identity.differs_only_in_code`` runs,
+    made by older training code, are recomputed instead). ``force`` replaces the runs of
+    ``seeds``; a conflicting file of another seed is never replaced implicitly."""
+    folder = result_path(results_dir, exp, profile, 0).parent
+    lines = []
+    for path in sorted(folder.glob(f"{exp.slug}-seed*.json")) if folder.is_dir() else ():
+        try:
+            stored = read_result(path, results_dir)
+        except ValueError:
+            continue  # recomputed, or left out of the report, with its own line
+        if stored.config == config or differs_only_in_code(stored.config, config):
+            continue
+        if force and stored.seed in seeds:
+            continue
+        diffs = "; ".join(config_differences(stored.config, config)[:4])
+        fix = (
+            "pass --force to replace it"
+            if stored.seed in seeds
+            else f"pass --force with --seeds including {stored.seed} to replace it"
+        )
+        lines.append(
+            preflight.Problem(
+                f"{path} holds a run of another configuration ({diffs})",
+                f"write this run to another --out to keep both, or {fix}",
+            )
+        )
+    return lines
 
 
 def _plan_lines(table: str, todo: list, est, calibration: dict | None) -> list[str]:
@@ -273,15 +319,20 @@ def run_table(
     preflight.require(
         preflight.check(exps, profile, choice, options.out_dir, ws.cache, options.rows or ())
     )
-    todo, done = [], 0
+    todo, done, conflicts = [], 0, []
     for exp in exps:
         config = run_config(exp, profile, choice, ws)
-        for seed in options.seeds or profile.seeds_for(exp):
+        seeds = options.seeds or profile.seeds_for(exp)
+        conflicts += config_conflicts(
+            options.results_dir, profile.name, exp, config, seeds, options.force
+        )
+        for seed in seeds:
             path = result_path(options.results_dir, exp, profile.name, seed)
             if not options.force and _is_current(path, config, options.results_dir, log):
                 done += 1
             else:
                 todo.append((exp, seed, path))
+    preflight.require_none(conflicts)
     log(f"{table}: {len(todo)} runs to do, {done} complete results reused ({options.results_dir})")
     # the reference machine's yardstick, measured before training while the machine is quiet
     # (not for the frontier: its rows are ours, and its run may share the machine with another

@@ -178,6 +178,8 @@ def predict(
         inputs = {k: v.to(device) for k, v in model_inputs(model, b).items()}
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             out.append(model(**inputs).argmax(-1).cpu())
+    if not out:
+        raise ValueError("predict: the data has no rows (an empty split); nothing to predict")
     return torch.cat(out).numpy()
 
 

@@ -5,6 +5,8 @@ of `quads/`, only `quads.atomic`).
     records.py   Utterance, Corpus, make_corpus (label space, unseen-label policy, fingerprint)
     corpora.py   registry by name: get_corpus("synthetic-fsc" | "synthetic-slurp" | "fsc" | "slurp")
     fsc.py, slurp.py            loaders for the official layouts
+    audio_index.py              per-folder index of audio digests (size/mtime fast path): real
+                                corpora's fingerprints cover their audio bytes
     synthetic.py                espeak-ng corpora generated once into the cache
     synthetic_plan.py           their config, speakers, utterance plans and rendering
     tts.py, noise.py            espeak-ng through ctypes; additive noise

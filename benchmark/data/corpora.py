@@ -44,12 +44,12 @@ CORPORA: Mapping[str, CorpusSpec] = {
             description="espeak-ng voices speaking 58 SLURP scenario_action intents with slot values",
         ),
         CorpusSpec(
-            "fsc", "FSC", False, ("unseen_labels",), "--fsc-root", "QUADS_FSC_ROOT",
+            "fsc", "FSC", False, ("unseen_labels", "index_dir"), "--fsc-root", "QUADS_FSC_ROOT",
             description="Fluent Speech Commands, official layout",
         ),
         CorpusSpec(
             "slurp", "SLURP", False,
-            ("audio_root", "headset", "synthetic_train", "unseen_labels"),
+            ("audio_root", "headset", "synthetic_train", "unseen_labels", "index_dir"),
             "--slurp-root", "QUADS_SLURP_ROOT",
             description="SLURP, official layout (dataset/slurp/*.jsonl + slurp_real/)",
         ),
@@ -87,7 +87,9 @@ def get_corpus(
     """Load (or generate) a corpus by name.
 
     root: folder of a real corpus (else its environment variable); not used by synthetic
-    corpora. cache_dir: folder of generated corpora (default `<cache root>/corpora`). options: the loader's keyword
+    corpora. cache_dir: folder of generated corpora (default `<cache root>/corpora`); a real
+    corpus keeps its audio digest index in `<cache_dir>/audio-index` (default
+    `<cache root>/audio-index`). options: the loader's keyword
     options (see `CORPORA[name].options`), e.g. `headset=False` for SLURP, `config=` a
     `SyntheticConfig`, `unseen_labels="drop"`.
     """
@@ -110,4 +112,6 @@ def get_corpus(
             f"corpus {name!r} needs its root folder: pass {spec.root_flag} (root=...) or set "
             f"the environment variable {spec.root_env}"
         )
+    if cache_dir is not None:
+        options.setdefault("index_dir", os.path.join(cache_dir, "audio-index"))
     return _loader(name)(root, **options)

@@ -174,6 +174,26 @@ class FeatureSet:
         return len(self.uids)
 
 
+class EmptySplitError(ValueError):
+    """A split with no features to train or evaluate on. Names the corpus, split and fix."""
+
+
+def require_features(fs: FeatureSet, corpus: Corpus) -> FeatureSet:
+    """``fs`` when it has at least one utterance, else an `EmptySplitError` saying why (what the
+    manifest listed, what could not be read) and the fix, before anything stacks zero tensors."""
+    if len(fs):
+        return fs
+    notes = dict(fs.notes)
+    where = f" in {corpus.source}" if corpus.source else ""
+    raise EmptySplitError(
+        f"{corpus.name}: the {fs.split} split{where} has no usable utterance "
+        f"({notes.get('utterances', 0)} listed with audio present, "
+        f"{notes.get('unreadable', 0)} unreadable; skipped by the loader: "
+        f"{dict(corpus.skipped) or 'none'}); put readable audio for the files its manifest "
+        f"lists, or list some (quads-bench run --dry-run counts them before training)"
+    )
+
+
 def feature_dir(
     corpus: Corpus, split: str, n_frames: int, cache_dir: str | os.PathLike | None = None
 ) -> Path:
@@ -186,23 +206,26 @@ def feature_dir(
     )
 
 
-# Failures seen by the generator below, keyed by a per-build token (the generator runs in
-# this process, but `datasets` may copy its kwargs, so a shared list could be lost).
+# Failures seen by the generator below and the split's one progress bar, keyed by a per-build
+# token (the generator runs in this process, but `datasets` may copy its kwargs, so a shared list
+# could be lost; and it calls the generator once per shard, so a bar made inside it would be one
+# bar per shard).
 _FAILURES: dict[str, list[dict]] = {}
+_BARS: dict[str, object] = {}
 
 
-def _rows(items: list, n_frames: int, token: str, progress: bool):
-    from tqdm import tqdm
-
-    for uid, path, label in tqdm(
-        items, desc=f"log-mel {n_frames} frames", unit="utt", disable=not progress
-    ):
+def _rows(items: tuple, n_frames: int, token: str):
+    bar = _BARS.get(token)
+    for uid, path, label in items:
         try:
             audio, info = read_audio_with_info(path, SAMPLE_RATE)
         except AudioError as e:
             warnings.warn(f"skipping unreadable audio: {e}", stacklevel=2)
             _FAILURES[token].append({"uid": uid, "path": path, "error": str(e)})
             continue
+        finally:
+            if bar is not None:
+                bar.update(1)
         mel = log_mel(audio, n_frames).numpy().astype(np.float16)  # (80, n_frames)
         yield {
             "uid": uid,
@@ -215,9 +238,11 @@ def _rows(items: list, n_frames: int, token: str, progress: bool):
 
 def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: bool) -> None:
     import datasets
+    from tqdm import tqdm
 
     utts = corpus.split(split)
-    items = [(u.uid, u.path, corpus.label_id(u.label)) for u in utts]
+    # a tuple, not a list: `datasets` splits list-valued gen_kwargs into one shard per element
+    items = tuple((u.uid, u.path, corpus.label_id(u.label)) for u in utts)
     features = datasets.Features(
         {
             "uid": datasets.Value("string"),
@@ -230,12 +255,18 @@ def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: boo
     tmp = new_temp_dir(final)
     token = tmp.name
     _FAILURES[token] = []
+    _BARS[token] = tqdm(
+        total=len(items),
+        desc=f"log-mel {corpus.name}/{split} {n_frames} frames",
+        unit="utt",
+        disable=not progress,
+    )
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     t0 = time.perf_counter()
     try:
         n, resampled, downmixed = 0, 0, 0
-        gen_kwargs = {"items": items, "n_frames": n_frames, "token": token, "progress": progress}
+        gen_kwargs = {"items": items, "n_frames": n_frames, "token": token}
         ds = None
         try:
             if items:
@@ -279,6 +310,7 @@ def _build(corpus: Corpus, split: str, n_frames: int, final: Path, progress: boo
         raise
     finally:
         _FAILURES.pop(token, None)
+        _BARS.pop(token).close()
         if bars:
             datasets.enable_progress_bars()
     publish_dir(tmp, final)

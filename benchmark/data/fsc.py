@@ -7,7 +7,9 @@
 Label: `f"{action}_{object}_{location}"` with FSC's strings, e.g. "activate_lights_kitchen",
 "change language_Chinese_none" (31 distinct intents). uid = the csv `path` (unique).
 Audio files listed in a csv but absent on disk are skipped and counted under
-"missing audio"; a malformed row raises ValueError naming the csv file and line.
+"missing audio"; a malformed row raises ValueError naming the csv file and line. The
+fingerprint covers every listed file's bytes (`benchmark.data.audio_index`, a side index in
+`index_dir`, default `<cache root>/audio-index`, makes a reload cost one `stat` per file).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from benchmark.data.audio_index import digests, scan
 from benchmark.data.records import SPLITS, Corpus, Utterance, make_corpus
 
 FSC_COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
@@ -94,11 +97,15 @@ def read_fsc_csv(csv_path: Path, root: Path, split: str) -> tuple[list[Utterance
     return utts, skipped
 
 
-def load_fsc(root: str | os.PathLike, unseen_labels: str = "error") -> Corpus:
+def load_fsc(
+    root: str | os.PathLike,
+    unseen_labels: str = "error",
+    index_dir: str | os.PathLike | None = None,
+) -> Corpus:
     """Load Fluent Speech Commands from its official layout under `root`.
 
     unseen_labels: policy for labels of valid/test absent from train ("error" | "drop" |
-    "keep"), see `records.UNSEEN_LABEL_POLICIES`.
+    "keep"), see `records.UNSEEN_LABEL_POLICIES`. index_dir: folder of the audio digest index.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -114,6 +121,14 @@ def load_fsc(root: str | os.PathLike, unseen_labels: str = "error") -> Corpus:
         split_utts, split_skipped = read_fsc_csv(csv_path, root, split)
         utts += split_utts
         skipped += split_skipped
+    audio = digests(scan([u.path for u in utts], root, index_dir))
     return make_corpus(
-        "fsc", "FSC", False, utts, skipped, unseen_labels=unseen_labels, source=str(root)
+        "fsc",
+        "FSC",
+        False,
+        utts,
+        skipped,
+        unseen_labels=unseen_labels,
+        source=str(root),
+        audio_digests=audio,
     )

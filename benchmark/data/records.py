@@ -53,7 +53,9 @@ class Corpus:
     loader left out, by reason (e.g. {"missing audio": 12}). `unseen_labels` lists labels
     of valid/test that never occur in train and were kept (policy "keep"); it is empty
     under the default policy, which raises instead. `fingerprint` hashes the manifest
-    content and keys feature caches.
+    content, and the audio content where `audio_digests` is given, and keys feature caches.
+    `audio_digests` maps an utterance's `path` to a digest of its file's bytes
+    (`benchmark.data.audio_index`); real corpora carry it, generated ones leave it empty.
     """
 
     name: str  # e.g. "synthetic-fsc", "synthetic-slurp", "fsc", "slurp"
@@ -65,6 +67,7 @@ class Corpus:
     fingerprint: str = ""
     unseen_labels: tuple[str, ...] = ()
     source: str = ""  # folder the corpus was read from
+    audio_digests: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def split(self, name: str) -> tuple[Utterance, ...]:
         """Utterances of one split ("train", "valid" or "test"), in manifest order."""
@@ -105,17 +108,26 @@ def _portable_path(path: str, root: str) -> str:
 
 
 def corpus_fingerprint(
-    name: str, utterances: Iterable[Utterance], intents: Iterable[str], root: str = ""
+    name: str,
+    utterances: Iterable[Utterance],
+    intents: Iterable[str],
+    root: str = "",
+    audio_digests: Mapping[str, str] | None = None,
 ) -> str:
     """sha256 (first 16 hex digits) of the manifest content: name, label space and every
-    utterance's fields in order, audio paths taken relative to ``root`` (the corpus folder).
-    Two corpora with the same fingerprint list the same files with the same labels, wherever
-    their folders are (so caches and committed results carry over between machines)."""
+    utterance's fields in order, audio paths taken relative to ``root`` (the corpus folder),
+    and, when ``audio_digests`` (path -> digest of the file's bytes) is given, each utterance's
+    audio digest. Two corpora with the same fingerprint list the same files with the same labels
+    (and the same audio), wherever their folders are (so caches and committed results carry over
+    between machines). Without ``audio_digests`` the value is the manifest-only one that the
+    generated corpora's committed results carry."""
     h = hashlib.sha256()
     h.update(json.dumps({"name": name, "intents": list(intents)}).encode())
     for u in utterances:
         path = _portable_path(u.path, root)
         row = [u.uid, path, u.label, u.speaker, u.split, u.text, u.recording, u.source_id]
+        if audio_digests:
+            row.append(audio_digests.get(u.path, ""))
         h.update(b"\n" + json.dumps(row, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
@@ -129,12 +141,14 @@ def make_corpus(
     unseen_labels: str = "error",
     intents: Iterable[str] | None = None,
     source: str = "",
+    audio_digests: Mapping[str, str] | None = None,
 ) -> Corpus:
     """Build a `Corpus`: check uids are unique and splits valid, apply the unseen-label
     policy, derive the sorted label space and the fingerprint.
 
     `intents`: a fixed label space (e.g. a synthetic corpus' configured intents); by
     default the labels of the train split (plus unseen valid/test labels under "keep").
+    `audio_digests`: path -> digest of the audio file's bytes, folded into the fingerprint.
     """
     if unseen_labels not in UNSEEN_LABEL_POLICIES:
         raise ValueError(
@@ -160,8 +174,9 @@ def make_corpus(
         per_split = Counter(u.split for u in utts if u.label in set(unseen))
         raise ValueError(
             f"{name}: {len(unseen)} label(s) occur in valid/test but never in train "
-            f"({dict(per_split)} utterances): {unseen}. Pass unseen_labels='drop' to drop "
-            f"and count them, or unseen_labels='keep' to keep them in the label space."
+            f"({dict(per_split)} utterances): {unseen}. Pass --unseen-labels drop to drop and "
+            f"count them, or --unseen-labels keep to keep them in the label space (Python: "
+            f"unseen_labels='drop' / 'keep')."
         )
     if unseen and unseen_labels == "drop":
         unseen_set = set(unseen)
@@ -184,7 +199,10 @@ def make_corpus(
         intents=tuple(label_space),
         utterances=utts,
         skipped={k: v for k, v in sorted(skipped_counts.items()) if v},
-        fingerprint=corpus_fingerprint(name, utts, label_space, source),
+        fingerprint=corpus_fingerprint(name, utts, label_space, source, audio_digests),
         unseen_labels=tuple(unseen),
         source=source,
+        audio_digests={u.path: audio_digests[u.path] for u in utts if u.path in audio_digests}
+        if audio_digests
+        else {},
     )

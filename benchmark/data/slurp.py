@@ -12,7 +12,14 @@ One `Utterance` per recording: uid = recording = the SLURP file name, which is h
 official scorer keys predictions; source_id = slurp_id. SLURP's jsonl has no speaker id,
 so `speaker` is "". devel.jsonl is the "valid" split. Recordings whose file is missing
 are skipped and counted ("missing audio"); a recording listed twice is counted as
-"duplicate recording"; a malformed line raises ValueError naming file and line.
+"duplicate recording", a record with an empty `recordings` list as "no recordings"; a
+malformed line raises ValueError naming file and line. The fingerprint covers every listed
+file's bytes (`benchmark.data.audio_index`, a side index in `index_dir`).
+
+Why `scenario_action` and not the raw `intent` field: in SLURP's release `intent` is
+`<scenario>_<action>` for almost every record, but about 1 % of records hold only the action
+there; `scenario` and `action` are always both present, so their join is the one consistent
+label (the official scorer forms intents the same way).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from benchmark.data.audio_index import digests, scan
 from benchmark.data.records import Corpus, Utterance, make_corpus
 
 SLURP_FILES: tuple[tuple[str, str], ...] = (
@@ -82,6 +90,8 @@ def read_slurp_jsonl(
             if not isinstance(rec["recordings"], list):
                 raise ValueError(f"{jsonl}:{lineno}: recordings must be a list")
             label = slurp_label(rec["scenario"], rec["action"])
+            if not rec["recordings"]:
+                skipped["no recordings"] += 1
             for r in rec["recordings"]:
                 if not isinstance(r, dict) or not isinstance(r.get("file"), str):
                     raise ValueError(f"{jsonl}:{lineno}: each recording needs a 'file' string")
@@ -122,6 +132,7 @@ def load_slurp(
     headset: bool | str = True,
     synthetic_train: bool = False,
     unseen_labels: str = "error",
+    index_dir: str | os.PathLike | None = None,
 ) -> Corpus:
     """Load SLURP from its official layout.
 
@@ -129,6 +140,7 @@ def load_slurp(
     evaluation scores them); False = far-field only; "only" = close-talk only.
     synthetic_train: also add train_synthetic.jsonl (audio in slurp_synth/) to "train".
     unseen_labels: "error" | "drop" | "keep", see `records.UNSEEN_LABEL_POLICIES`.
+    index_dir: folder of the audio digest index (default `<cache root>/audio-index`).
     """
     if not (headset is True or headset is False or headset == "only"):
         raise ValueError(f"headset must be one of {HEADSET_CHOICES}, got {headset!r}")
@@ -157,6 +169,14 @@ def load_slurp(
                 continue
             seen.add(u.uid)
             utts.append(u)
+    audio = digests(scan([u.path for u in utts], root, index_dir))
     return make_corpus(
-        "slurp", "SLURP", False, utts, skipped, unseen_labels=unseen_labels, source=str(root)
+        "slurp",
+        "SLURP",
+        False,
+        utts,
+        skipped,
+        unseen_labels=unseen_labels,
+        source=str(root),
+        audio_digests=audio,
     )

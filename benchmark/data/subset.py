@@ -69,4 +69,5 @@ def stratified_subset(corpus: Corpus, n: int) -> Corpus:
         unseen_labels="keep",  # a small split may lack an intent of the full label space
         intents=corpus.intents,
         source=corpus.source,
+        audio_digests=corpus.audio_digests,
     )

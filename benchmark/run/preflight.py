@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from baselines.registry import get_model_spec
@@ -53,6 +53,8 @@ class DataNeed:
     utterances: dict[str, int | None]
     disk_bytes: int  # features (and a synthetic corpus) not cached yet
     loadable: bool  # the corpus can be read now (in seconds: nothing to generate, nothing missing)
+    # real corpora: utterances per split after missing/unreadable files, dropped labels, --subset
+    usable: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def _data_need(dataset: str, profile: Profile, choice, cache: Path, problems: li
     label = choice.label(profile, dataset)
     spec = CORPORA[name]
     extra = 0
+    usable: dict[str, int] = {}
     before = len(problems)
     exists = True
     if spec.synthetic:
@@ -218,6 +221,14 @@ def _data_need(dataset: str, profile: Profile, choice, cache: Path, problems: li
             counts, found = _real_counts(name, Path(root).expanduser(), headset)
             problems += found
             source = str(root)
+            if not found:  # every manifest is there: count what the run will really use
+                from benchmark.run.split_check import check_real_splits
+
+                split_check = check_real_splits(
+                    dataset, name, Path(root).expanduser(), choice, cache
+                )
+                problems += [Problem(what, fix) for what, fix in split_check.problems]
+                usable = split_check.usable
     if choice.subset is not None:
         counts = {s: min(n, choice.subset) for s, n in counts.items()}
     cached = _cached_splits(cache, label, profile.n_frames)
@@ -225,7 +236,8 @@ def _data_need(dataset: str, profile: Profile, choice, cache: Path, problems: li
     need = extra + sum(n * per_utt for s, n in counts.items() if n and s not in cached)
     need += (counts.get("train") or 0) * TEACHER_BYTES
     loadable = exists and len(problems) == before
-    return DataNeed(dataset, label, source, {s: counts.get(s) for s in SPLITS}, need, loadable)
+    listed = {s: counts.get(s) for s in SPLITS}
+    return DataNeed(dataset, label, source, listed, need, loadable, usable)
 
 
 def _distills(exp: Experiment, profile: Profile) -> bool:
@@ -301,8 +313,8 @@ def check(
     if needed * DISK_MARGIN > free:
         problems.append(
             Problem(
-                f"the cache needs about {needed / 2**30:.1f} GiB (log-mels of {profile.n_frames} "
-                f"frames, float16) but {_nearest_existing(cache)} has {free / 2**30:.1f} GiB free",
+                f"the cache needs about {_size(needed)} (log-mels of {profile.n_frames} "
+                f"frames, float16) but {_nearest_existing(cache)} has {_size(free)} free",
                 "free space, pass --cache-dir on a larger disk, or try --subset N first",
             )
         )
@@ -323,8 +335,12 @@ def require_none(problems: Sequence[Problem]) -> None:
         raise PreflightError("\n".join(lines))
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.0f} MiB"
+def _size(n: float) -> str:
+    """A byte count in the largest binary unit it fills: "1.5 GiB", "12.0 MiB", "1000 bytes"."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} bytes"
 
 
 def plan_text(
@@ -334,7 +350,9 @@ def plan_text(
     lines = [f"plan for {table}, profile {profile.name} ({profile.n_frames} frames per input):"]
     for d in pf.data:
         counts = ", ".join(f"{s} {n if n is not None else '?'}" for s, n in d.utterances.items())
-        lines.append(f"  {d.dataset}: corpus {d.corpus} from {d.source} (listed: {counts})")
+        usable = ", ".join(f"{s} {n}" for s, n in d.usable.items())
+        usable = f"; usable: {usable}" if usable else ""
+        lines.append(f"  {d.dataset}: corpus {d.corpus} from {d.source} (listed: {counts}{usable})")
     todo = sum(1 for *_, done in runs if not done)
     lines.append(f"runs: {todo} to do, {len(runs) - todo} complete results reused")
     groups: dict[str, dict[str, list[int]]] = {}
@@ -360,7 +378,7 @@ def plan_text(
         lines.append(f"weights {name}{teacher}: {where or 'NOT FOUND'}")
     lines += [f"  {n}" for n in pf.notices]
     lines.append(
-        f"disk: about {_gib(pf.disk_needed)} more in {pf.cache} ({_gib(pf.disk_free)} free)"
+        f"disk: about {_size(pf.disk_needed)} more in {pf.cache} ({_size(pf.disk_free)} free)"
     )
     lines.append(est)
     if pf.problems:

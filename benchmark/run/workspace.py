@@ -48,16 +48,15 @@ class Workspace:
 
     def features(self, dataset: str, split: str):
         """The split's cached log-mels, cut to ``profile.subset`` utterances where set."""
-        from benchmark.data.features import load_features
+        from benchmark.data.features import load_features, require_features
 
         key = (dataset, split)
         if key not in self._features:
+            corpus = self.corpus(dataset)
             fs = load_features(
-                self.corpus(dataset),
-                split,
-                self.profile.n_frames,
-                cache_dir=self.cache / "features",
+                corpus, split, self.profile.n_frames, cache_dir=self.cache / "features"
             )
+            require_features(fs, corpus)  # an empty split: one line, not torch.cat's error later
             if self.profile.subset is not None and len(fs.labels) > self.profile.subset:
                 gen = torch.Generator().manual_seed(0)
                 keep = torch.randperm(len(fs.labels), generator=gen)[: self.profile.subset]

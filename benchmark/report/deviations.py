@@ -1,5 +1,5 @@
 """Every known deviation from the paper and from the authors' code (github BASHLab/QUADS,
-``train.py``), as data: the reports and the README list them."""
+``train.py``), as data: the reports and docs/deviations.md list them."""
 
 from __future__ import annotations
 

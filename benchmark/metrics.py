@@ -65,29 +65,76 @@ def _confusion_f1_acc(t: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray,
     return tp.sum(1) / t.shape[1] * 100.0, f1 * 100.0
 
 
+def resample_counts(groups: Sequence[int], n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """How often each recording is drawn in each resample of a cluster bootstrap: (R, N) ints.
+
+    groups (N,): a group id per recording (e.g. one per sentence: SLURP's ``slurp_id`` records a
+    sentence several times, and its recordings are not independent). Each resample draws G of
+    the G groups with replacement and takes all recordings of each drawn group (Davison &
+    Hinkley 1997, Bootstrap Methods, Sec. 3.8: resample the independent units). Ids are
+    renumbered in order of first appearance, so with one recording per group (ids 0..N-1 in
+    order) this draws exactly the per-recording bootstrap's indices for the same ``seed``. Two
+    rows compared pairwise pass the same ``groups`` and ``seed`` and get the same resamples.
+    """
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.size == 0:
+        raise ValueError(f"groups must be a non-empty 1-D array of ids, got shape {g.shape}")
+    _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))  # sorted-id rank -> rank of first appearance
+    gid = order[inverse]  # (N,) group ids 0..G-1 in order of first appearance
+    n_groups = first.size
+    draws = np.random.default_rng(seed).integers(0, n_groups, size=(n_resamples, n_groups))
+    flat = (np.arange(n_resamples)[:, None] * n_groups + draws).ravel()
+    per_group = np.bincount(flat, minlength=n_resamples * n_groups).reshape(n_resamples, -1)
+    return per_group[:, gid]  # (R, N)
+
+
+def _weighted_f1_acc(
+    t: np.ndarray, p: np.ndarray, w: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and macro F1 (percent) of R weighted resamples: t, p (N,) ids in [0, k),
+    w (R, N) how often each recording is drawn; the arithmetic of ``_confusion_f1_acc``."""
+    r = w.shape[0]
+    flat = (np.arange(r)[:, None] * k * k + (t * k + p)[None, :]).ravel()
+    conf = np.bincount(flat, weights=w.ravel(), minlength=r * k * k).reshape(r, k, k)
+    tp = np.diagonal(conf, axis1=1, axis2=2)  # (R, k)
+    support, predicted = conf.sum(2), conf.sum(1)
+    denom = support + predicted  # 2 tp + fp + fn
+    present = denom > 0
+    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0).sum(1) / present.sum(1)
+    return tp.sum(1) / w.sum(1) * 100.0, f1 * 100.0
+
+
 def bootstrap_ci(
     y_true: Sequence[int],
     y_preds: Sequence[Sequence[int]],
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    groups: Sequence[int] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Percentile bootstrap intervals over test utterances of accuracy and macro F1 (percent).
+    """Percentile bootstrap intervals over the test set of accuracy and macro F1 (percent).
 
     y_preds: one prediction array (N,) per seed, all on the same test set y_true (N,); each
-    resample draws N utterances with replacement and scores the mean over seeds, so the interval
-    is that of the seed-mean a report prints. Same macro-F1 convention as ``macro_f1``.
-    Deterministic for a given ``seed``. Returns {"accuracy": (lo, hi), "f1": (lo, hi)}.
+    resample scores the mean over seeds, so the interval is that of the seed-mean a report
+    prints. ``groups`` (N,): a sentence id per recording, for a cluster bootstrap
+    (``resample_counts``: groups are drawn, with all their recordings); None resamples the
+    recordings as independent (the same draws as one group per recording). Same macro-F1
+    convention as ``macro_f1``. Deterministic for a given ``seed``.
+    Returns {"accuracy": (lo, hi), "f1": (lo, hi)}.
     """
     t = np.asarray(y_true)
     preds = [np.asarray(p) for p in y_preds]
     if t.size == 0 or not preds or any(p.shape != t.shape for p in preds):
         raise ValueError("bootstrap_ci needs non-empty predictions of the test set's length")
+    g = np.arange(t.size) if groups is None else np.asarray(groups)
+    if g.shape != t.shape:
+        raise ValueError(f"bootstrap_ci: {g.size} group ids for {t.size} test recordings")
     k = int(max(t.max(), *(p.max() for p in preds))) + 1
-    idx = np.random.default_rng(seed).integers(0, t.size, size=(n_resamples, t.size))
+    w = resample_counts(g, n_resamples, seed)
     acc, f1 = np.zeros(n_resamples), np.zeros(n_resamples)
     for p in preds:
-        a, f = _confusion_f1_acc(t[idx], p[idx], k)
+        a, f = _weighted_f1_acc(t, p, w, k)
         acc += a / len(preds)
         f1 += f / len(preds)
     q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)

@@ -33,6 +33,7 @@ def one_torch_thread():
 
 @pytest.fixture
 def no_figure(monkeypatch):
-    """Reports without Figure 3 (matplotlib, about 1 s a report), for tests that do not read it;
-    test_report.py checks the figure."""
+    """Reports without Figure 3 and the learning curves (matplotlib, about 1 s a report), for
+    tests that do not read them; test_report.py and test_climbing.py check the figures."""
     monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
+    monkeypatch.setattr("benchmark.report.curves.write_curves", lambda *args, **kwargs: None)

@@ -88,3 +88,16 @@ def test_corpus_pickles_for_worker_processes():
     c = make_corpus("x", "FSC", True, _utts(), {"missing audio": 1})
     c2 = pickle.loads(pickle.dumps(c))
     assert c2 == c and c2.skipped == {"missing audio": 1}
+
+
+def test_sentence_groups_use_slurp_ids_then_transcriptions_then_recordings():
+    from benchmark.data.records import Utterance, sentence_groups
+
+    def u(uid, text="", source_id=""):
+        return Utterance(uid, f"/{uid}.wav", "x", "s", "test", text=text, source_id=source_id)
+
+    slurp = [u("a", "wake me up", "12"), u("b", "wake me up", "12"), u("c", "wake me", "13")]
+    assert sentence_groups(slurp) == ("source_id", [0, 0, 1])
+    fsc = [u("a", "Turn on the lights."), u("b", "turn on  the lights"), u("c", "Lights on")]
+    assert sentence_groups(fsc) == ("transcription", [0, 0, 1])
+    assert sentence_groups([u("a"), u("b", "x")]) == ("recording", [0, 1])

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -169,3 +170,64 @@ def test_a_model_that_mostly_repeats_a_rare_class_is_at_chance_by_macro_f1():
     good = np.where(rng.random(1000) < 0.6, truth, 0)
     ci = bootstrap_ci(truth, [good])
     assert not at_chance(truth, ci["accuracy"][0], ci["f1"][0])
+
+
+def _old_bootstrap(t, preds, n_resamples=1000, seed=0):
+    """The per-recording bootstrap as it was written before groups (indices, not counts)."""
+    from benchmark.metrics import _confusion_f1_acc
+
+    k = int(max(t.max(), *(p.max() for p in preds))) + 1
+    idx = np.random.default_rng(seed).integers(0, t.size, size=(n_resamples, t.size))
+    acc = sum(_confusion_f1_acc(t[idx], p[idx], k)[0] for p in preds) / len(preds)
+    return tuple(float(x) for x in np.percentile(acc, (2.5, 97.5)))
+
+
+def test_bootstrap_by_sentence_is_wider_when_sentences_repeat():
+    """Four recordings of each sentence, right or wrong together (as one sentence's recordings
+    tend to be): resampling sentences shows the real noise, resampling recordings hides it."""
+    from benchmark.metrics import bootstrap_ci
+
+    rng = np.random.default_rng(3)
+    n_sentences, reps = 60, 4
+    truth_s = rng.integers(0, 5, n_sentences)
+    right_s = rng.random(n_sentences) < 0.6
+    pred_s = np.where(right_s, truth_s, (truth_s + 1) % 5)
+    truth, pred = np.repeat(truth_s, reps), np.repeat(pred_s, reps)
+    groups = np.repeat(np.arange(n_sentences), reps)
+    per_rec = bootstrap_ci(truth, [pred])
+    per_sent = bootstrap_ci(truth, [pred], groups=groups)
+    for m in ("accuracy", "f1"):
+        width_rec = per_rec[m][1] - per_rec[m][0]
+        width_sent = per_sent[m][1] - per_sent[m][0]
+        assert width_sent > 1.5 * width_rec  # about sqrt(4) = 2 for perfectly correlated repeats
+
+
+def test_one_recording_per_group_is_the_per_recording_bootstrap():
+    from benchmark.metrics import bootstrap_ci, resample_counts
+
+    rng = np.random.default_rng(4)
+    t = rng.integers(0, 7, 150)
+    p = np.where(rng.random(150) < 0.7, t, rng.integers(0, 7, 150))
+    plain = bootstrap_ci(t, [p], seed=5)
+    assert plain == bootstrap_ci(t, [p], groups=np.arange(150), seed=5)
+    # any labelling of singleton groups gives the same resamples once mapped to first appearance
+    assert plain == bootstrap_ci(t, [p], groups=np.arange(150)[::-1] * 7 + 1000, seed=5)
+    assert plain["accuracy"] == _old_bootstrap(t, [p], seed=5)
+    counts = resample_counts(np.arange(150), 20, seed=5)
+    assert counts.shape == (20, 150) and (counts.sum(1) == 150).all()
+
+
+def test_paired_resamples_draw_the_same_groups_with_all_their_recordings():
+    from benchmark.metrics import resample_counts
+
+    groups = np.array([7, 7, 7, 3, 3, 9])  # sentences of 3, 2 and 1 recordings
+    a, b = resample_counts(groups, 50, seed=1), resample_counts(groups, 50, seed=1)
+    assert (a == b).all()  # two rows compared pairwise see identical resamples
+    # recordings of one sentence are always drawn together, the same number of times
+    assert (a[:, 0] == a[:, 1]).all() and (a[:, 1] == a[:, 2]).all() and (a[:, 3] == a[:, 4]).all()
+    per_sentence = a[:, [0, 3, 5]]
+    assert (per_sentence.sum(1) == 3).all()  # 3 sentences drawn per resample
+    with pytest.raises(ValueError, match="group ids"):
+        from benchmark.metrics import bootstrap_ci
+
+        bootstrap_ci([0, 1, 1], [[0, 1, 0]], groups=[0, 1])

@@ -145,6 +145,13 @@ def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatc
         assert list((cache / "features").glob(f"{real}-*/test-f40-v1/meta.json"))
         if r["experiment"]["bits"] == 4:
             assert Path(r["artifacts"]["model"]).is_file()
+        # the bootstrap's unit: SLURP sentences by slurp_id, FSC phrasings by transcription
+        groups = r["predictions"]["group"]
+        assert len(groups) == len(r["predictions"]["truth"])
+        assert r["data"]["sentence_unit"] == {"slurp": "source_id", "fsc": "transcription"}[real]
+        if real == "slurp":
+            test = load_slurp(exported["slurp"]).split("test")
+            assert len(set(groups)) == len({u.source_id for u in test}) < len(groups)
         if real == "slurp":  # the official scorer's format, one line per test recording
             lines = Path(r["artifacts"]["slurp_predictions"]).read_text().splitlines()
             assert len(lines) == len(r["predictions"]["pred"])

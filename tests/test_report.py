@@ -170,3 +170,18 @@ def test_a_result_file_edited_by_hand_is_refused_by_name(tmp_path):
     data["metrics"]["f1"] = 40.0  # the original content in another layout reads again
     path.write_text(json.dumps(data))
     assert read_result(path).metrics["f1"] == 40.0
+
+
+def test_figure_labels_never_overlap_even_for_points_on_top_of_each_other():
+    from benchmark.report.figure import LABEL_GAP, label_positions
+
+    # the FSC panel's QUADS rows: one energy (dequantized), 8b and 16b F1 nearly equal
+    marks = [(0.05, 0.80), (0.05, 0.74), (0.05, 0.741), (0.05, 0.30), (0.9, 0.95), (0.6, 0.7)]
+    pos = label_positions(marks)
+    assert len(pos) == len(marks)
+    for i, (xi, yi, _) in enumerate(pos):
+        for xj, yj, _ in pos[i + 1 :]:
+            assert abs(xi - xj) > 0.1 or abs(yi - yj) >= LABEL_GAP - 1e-9
+    column = sorted(range(4), key=lambda i: marks[i][1])
+    assert [pos[i][1] for i in column] == sorted(pos[i][1] for i in column)  # order kept
+    assert pos[4][2] == "right" and pos[4][0] < 0.9  # right edge: label left of its marker

@@ -116,6 +116,7 @@ def test_a_hand_edited_result_is_listed_not_averaged_and_not_reused(tmp_path, ca
         (lambda d: d["metrics"].update(f1="99"), "metric 'f1'"),
         (lambda d: d.update(seed="0"), "'seed'"),
         (lambda d: d["predictions"].update(pred=[0, "x", 1]), "predictions"),
+        (lambda d: d["predictions"].update(group=[0, 0]), "'group'"),
         (lambda d: d.pop("config"), "missing keys"),
         (lambda d: d.update(bonus=1), "unknown keys"),
         (lambda d: d["experiment"].update(bits="4"), "experiment 'bits'"),

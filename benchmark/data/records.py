@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,45 @@ class Corpus:
             f"utterances={self.counts()}, skipped={dict(self.skipped)}, "
             f"fingerprint={self.fingerprint!r})"
         )
+
+
+# What identifies the sentence a recording says, for the bootstrap's resampling unit
+# (``benchmark.metrics.resample_counts``): SLURP records each sentence several times under one
+# ``slurp_id`` (``Utterance.source_id``); FSC and the synthetic stand-ins have no sentence id, but
+# speakers say a few fixed phrasings, so recordings of one transcription (case, punctuation and
+# spacing ignored) share a sentence. A corpus with neither resamples recordings.
+SENTENCE_UNITS: tuple[str, ...] = ("source_id", "transcription", "recording")
+
+
+def sentence_unit(utterances: Iterable[Utterance]) -> str:
+    """The unit recordings are grouped by (one of ``SENTENCE_UNITS``): ``source_id`` when every
+    utterance has one, else ``transcription`` when every utterance has a text, else
+    ``recording``."""
+    utts = tuple(utterances)
+    if utts and all(u.source_id for u in utts):
+        return "source_id"
+    if utts and all(u.text.strip() for u in utts):
+        return "transcription"
+    return "recording"
+
+
+def sentence_key(u: Utterance, unit: str) -> str:
+    """The group of one recording under ``unit`` (``sentence_unit``)."""
+    if unit == "source_id":
+        return u.source_id
+    if unit == "transcription":
+        return " ".join(re.sub(r"[^\w\s']", " ", u.text.casefold()).split())
+    if unit == "recording":
+        return u.uid
+    raise ValueError(f"sentence unit must be one of {SENTENCE_UNITS}, got {unit!r}")
+
+
+def sentence_groups(utterances: Iterable[Utterance]) -> tuple[str, list[int]]:
+    """(unit, group id per utterance): ids 0, 1, ... in order of first appearance."""
+    utts = tuple(utterances)
+    unit = sentence_unit(utts)
+    ids: dict[str, int] = {}
+    return unit, [ids.setdefault(sentence_key(u, unit), len(ids)) for u in utts]
 
 
 def _portable_path(path: str, root: str) -> str:

@@ -1,7 +1,8 @@
 """Report cells: one table cell per (row, bits, dataset, metric), built from result files.
 
 ``build_cells`` turns result files into ``Cell`` values in the paper's row order (several seeds
-give mean, std and a bootstrap interval over test utterances); ``COLUMNS`` says how each metric is
+give mean, std and a bootstrap interval over the test set, resampling sentences where the result
+files record them; trained cells say whether their row was still climbing); ``COLUMNS`` says how each metric is
 titled and printed. A pure function of the result files.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import paper_value
+from benchmark.report.climbing import climbing_kinds
 from benchmark.rows import Experiment, experiments
 from benchmark.run.results import Result
 from quads.mct import budget_label
@@ -53,6 +55,12 @@ class Cell:
     values: tuple[float, ...] = ()  # one value per seed, in seed order
     chance: bool = False  # the row's test accuracy is indistinguishable from chance
     schedule: str | None = None  # training budget, e.g. "D4 + Q3" (distill / quantize epochs)
+    # still improving when its budget ended (``climbing``); None for rows that did not train
+    climbing: bool | None = None
+    climbing_seeds: tuple[int, ...] = ()  # the seeds whose curve still climbed
+    # the bootstrap's resampling unit: "recording", or the corpus' sentence unit
+    # ("source_id" = SLURP slurp_id, "transcription"; ``records.sentence_unit``)
+    resampled_by: str | None = None
 
     @classmethod
     def of_our_seeds(
@@ -102,10 +110,14 @@ class Cell:
             d["n_seeds"] = self.n_seeds
         if self.ci is not None:
             d["ci"] = [round_value(self.ci[0]), round_value(self.ci[1])]
+            d["resampled_by"] = self.resampled_by
         if self.chance:
             d["chance"] = True
         if self.schedule is not None and self.metric in TASK_METRICS:
             d["schedule"] = self.schedule
+        if self.climbing is not None:
+            d["climbing"] = self.climbing
+            d["climbing_seeds"] = list(self.climbing_seeds)
         return d
 
 
@@ -113,17 +125,42 @@ def round_value(x: float | None) -> float | None:
     return None if x is None else round(float(x), 6)
 
 
-def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Bootstrap intervals of the seed-mean accuracy / F1, and whether the row is at chance
-    (``metrics.at_chance`` of their lower ends). Empty without stored predictions."""
+RECORDING = "recording"
+
+
+def resampling_unit(runs: Sequence[Result]) -> str:
+    """What the bootstrap resamples for these runs: the corpus' sentence unit when every file
+    holds the same sentence ids (``predictions["group"]``), else "recording" (older files)."""
+    groups = [r.predictions.get("group") for r in runs]
+    if not runs or not groups[0] or any(g != groups[0] for g in groups):
+        return RECORDING
+    return str(runs[0].data.get("sentence_unit", "sentence"))
+
+
+def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]], bool, str]:
+    """Bootstrap intervals of the seed-mean accuracy / F1, whether the row is at chance
+    (``metrics.at_chance`` of their lower ends) and the resampling unit. Empty without stored
+    predictions."""
     preds = [r.predictions for r in runs if r.predictions.get("pred")]
     if not preds or len(preds) != len(runs):
-        return {}, False
+        return {}, False, RECORDING
     truth = preds[0]["truth"]
     if any(p["truth"] != truth for p in preds):
-        return {}, False
-    ci = bootstrap_ci(truth, [p["pred"] for p in preds])
-    return ci, at_chance(truth, ci["accuracy"][0], ci["f1"][0])
+        return {}, False, RECORDING
+    unit = resampling_unit(runs)
+    groups = None if unit == RECORDING else preds[0]["group"]
+    ci = bootstrap_ci(truth, [p["pred"] for p in preds], groups=groups)
+    return ci, at_chance(truth, ci["accuracy"][0], ci["f1"][0]), unit
+
+
+def _climbing(runs: Sequence[Result]) -> tuple[bool | None, tuple[int, ...]]:
+    """Whether any seed of a row still climbed (``climbing``), and which; None if none trained."""
+    kinds = [(r.seed, climbing_kinds(r)) for r in runs]
+    trained = [(seed, k) for seed, k in kinds if k is not None]
+    if not trained:
+        return None, ()
+    seeds = tuple(seed for seed, k in trained if k)
+    return bool(seeds), seeds
 
 
 def _schedule(runs: Sequence[Result], exp: Experiment) -> str | None:
@@ -142,8 +179,9 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
     cells = []
     for exp in experiments(table):
         runs = sorted(by_exp.get(exp, []), key=lambda r: r.seed)
-        ci, chance = _uncertainty(runs)
+        ci, chance, unit = _uncertainty(runs)
         schedule = _schedule(runs, exp)
+        climbing, climbing_seeds = _climbing(runs)
         for metric in metrics:
             values = [r.metrics.get(metric) for r in runs]
             values = [v for v in values if v is not None]
@@ -170,6 +208,9 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
                     values=tuple(values),
                     chance=chance and task,
                     schedule=schedule,
+                    climbing=climbing if task else None,
+                    climbing_seeds=climbing_seeds if task else (),
+                    resampled_by=unit if task and metric in ci else None,
                 )
             )
     return cells

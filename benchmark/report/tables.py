@@ -23,6 +23,7 @@ from benchmark.report.cells import (
     round_value,
 )
 from benchmark.report.claims import render_claims, table1_claims, table2_claims
+from benchmark.report.climbing import RULE_TEXT, climbing_kinds
 from benchmark.report.deviations import deviation_lines
 from benchmark.results.identity import precisions
 from benchmark.rows import PTQ_ROW, experiments
@@ -118,6 +119,8 @@ def format_cell(cell: Cell, footnotes: dict[str, int], comparison: Comparison | 
         text += f" [{cell.ci[0]:.1f}, {cell.ci[1]:.1f}]"
     if cell.chance:
         text += " (chance)"
+    if cell.climbing:
+        text += " ↗"
     text += ref
     if cell.paper is None:
         return f"{text} · paper –"
@@ -173,9 +176,11 @@ TABLE1_NOTES = (
     "Each cell reads `ours · paper value (relative difference)`; ✓ marks agreement within 0.5 % "
     "(efficiency columns only). `n/m` = not measured, with the reason in the numbered notes.",
     "Accuracy and F1 cells read `mean ± std over seeds [95 % bootstrap interval]`: the interval "
-    "resamples the test utterances (1000 resamples) and scores the seed-mean, so it shows the "
-    "test-set noise; the std shows the seed spread. `(chance)` marks a row whose accuracy "
-    "interval reaches the most-frequent-class rate.",
+    "resamples the test set (1000 resamples) by the unit the header names (whole sentences with "
+    "all their recordings where the result files record sentence ids, else recordings) and "
+    "scores the seed-mean, so it shows the test-set noise; the std shows the seed spread. "
+    "`(chance)` marks a row whose accuracy interval reaches the most-frequent-class rate; ↗ a "
+    "row still climbing when its budget ended (rule in the notes below).",
     "Budget: training epochs of the row, e.g. `D2 + Q3` = 2 distillation + 3 quantization "
     "epochs, `FT3` = 3 fine-tuning epochs. Equal budgets: every QUADS bit width, the PTQ control "
     "and every Table 2 strategy distill for the same epochs, and the QUADS rows train for the "
@@ -207,26 +212,82 @@ TABLE1_NOTES = (
 )
 
 
-def _learning_curve_lines(results: Sequence[Result]) -> list[str]:
-    """Rows whose best validation epoch is their last: still climbing when the budget ended."""
-    climbing = defaultdict(list)
-    for r in results:
-        history = r.training.get("history") or []
-        if history and r.metrics.get("best_epoch") == history[-1]["epoch"]:
-            e = r.experiment
-            label = f"{e.row} {e.bits} bit" + (
-                f" ({e.init}, {e.strategy})" if e.table == "table2" else ""
+def _run_label(r: Result) -> str:
+    e = r.experiment
+    return f"{e.row} {e.bits} bit" + (f" ({e.init}, {e.strategy})" if e.table == "table2" else "")
+
+
+def _climbing_runs(results: Sequence[Result]) -> tuple[dict[tuple[str, str], list[str]], int]:
+    """(dataset, row label) -> ["seed s (kinds)", ...] of runs still climbing, and the number
+    of trained (row, seed) runs."""
+    climbing: dict[tuple[str, str], list[str]] = defaultdict(list)
+    trained = 0
+    for r in sorted(results, key=lambda r: r.seed):
+        kinds = climbing_kinds(r)
+        if kinds is None:
+            continue
+        trained += 1
+        if kinds:
+            climbing[(r.experiment.dataset, _run_label(r))].append(
+                f"{r.seed} ({' + '.join(kinds)})"
             )
-            climbing[(e.dataset, label)].append(r.seed)
+    return climbing, trained
+
+
+QUICK_LOOK = 0.25  # above this share of climbing runs, the header calls the verdicts a quick look
+
+
+def _header_lines(results: Sequence[Result], cells: Sequence[Cell]) -> list[str]:
+    """The climbing count and the bootstrap's resampling unit per dataset."""
+    climbing, trained = _climbing_runs(results)
+    n = sum(len(v) for v in climbing.values())
+    lines = []
+    if trained:
+        text = (
+            f"- Still climbing: {n} of {trained} trained (row, seed) runs were still improving "
+            "when their budget ended (rule and list in the notes; cells marked ↗)."
+        )
+        if n > QUICK_LOOK * trained:
+            text += (
+                " The verdicts below are a quick look at students that had not finished "
+                "learning, not conclusions about converged ones."
+            )
+        lines.append(text)
+    units = []
+    for ds in DATASETS:
+        used = sorted({c.resampled_by for c in cells if c.dataset == ds and c.resampled_by})
+        if used:
+            units.append(f"{ds}: {', '.join(UNIT_TEXT.get(u, u) for u in used)}")
+    if units:
+        lines.append("- Bootstrap resampling unit: " + "; ".join(units) + ".")
+    return lines
+
+
+UNIT_TEXT = {
+    "recording": "recording (the result files hold no sentence ids, so recordings of one "
+    "sentence are resampled as if independent and the intervals may be too narrow)",
+    "source_id": "sentence (SLURP `slurp_id`: all recordings of a drawn sentence)",
+    "transcription": "sentence (same transcription, case and punctuation ignored: all "
+    "recordings of a drawn phrasing)",
+}
+
+
+def _learning_curve_lines(results: Sequence[Result]) -> list[str]:
+    """The climbing rule and the runs it flags."""
+    climbing, _ = _climbing_runs(results)
+    lines = [f"- Learning curves: {RULE_TEXT}"]
     if not climbing:
-        return ["- No trained row had its best validation epoch at the end of its budget."]
+        return [*lines, "- No trained run was still climbing when its budget ended."]
     items = [
-        f"{label} on {ds} (seed {', '.join(map(str, seeds))})"
+        f"{label} on {ds} (seed {', '.join(seeds)})"
         for (ds, label), seeds in sorted(climbing.items())
     ]
     return [
-        "- Still climbing when the budget ended (best validation accuracy at the last epoch; the "
-        "learning curves are in the result files, `training.history`): " + "; ".join(items) + "."
+        *lines,
+        "- Still climbing when the budget ended (the kind of model whose curve climbs in "
+        "brackets; the curves are in the result files, `training.history`): "
+        + "; ".join(items)
+        + ".",
     ]
 
 
@@ -242,6 +303,19 @@ def _cells_json(
     return out
 
 
+CURVES_LINES = (
+    "## Learning curves",
+    "",
+    "Validation accuracy per epoch of the claim rows (mean over seeds; ○ float student, ■ "
+    "quantized student; ↗ a row still climbing, see the notes):",
+    "",
+)
+
+
+def _curve_lines(table: str) -> list[str]:
+    return [*CURVES_LINES, f"![learning curves]({table}_curves.png)", ""]
+
+
 def render_table1(
     results: Sequence[Result], profile: str, comparison: Comparison | None = None
 ) -> tuple[str, list[dict[str, object]]]:
@@ -253,6 +327,7 @@ def render_table1(
         "Generated by `quads-bench report` from result files; do not edit by hand.",
         "",
         *_provenance_lines(results, profile),
+        *_header_lines(results, cells),
         "",
     ]
     index = {(c.row, c.bits, c.dataset, c.metric): c for c in cells}
@@ -284,6 +359,7 @@ def render_table1(
         "",
         "![F1 vs energy per utterance](figure3.png)",
         "",
+        *_curve_lines("table1"),
     ]
     lines += _notes_section(TABLE1_NOTES, footnotes, _learning_curve_lines(results))
     return "\n".join(lines), _cells_json("table1", cells, comparison)
@@ -292,8 +368,9 @@ def render_table1(
 TABLE2_NOTES = (
     "Each cell reads `ours · paper value (relative difference)`; `n/m` = not measured, with the "
     "reason in the numbered notes. F1 cells read `mean ± std over seeds [95 % bootstrap "
-    "interval over test utterances]`; `(chance)` marks a row whose accuracy interval reaches the "
-    "most-frequent-class rate.",
+    "interval over the test set, resampled by the unit the header names]`; `(chance)` marks a "
+    "row whose accuracy interval reaches the most-frequent-class rate; ↗ a row still climbing "
+    "when its budget ended (rule in the notes below).",
     "Equal budgets (the Budget column): every strategy distills for the same epochs; QaD and MCT "
     "also quantize for the same epochs, so two strategies differ only in the order of their "
     "phases. Distillation: two distillation phases. Quantization after Distillation: the same "
@@ -332,6 +409,7 @@ def render_table2(
         "",
         *_provenance_lines(results, profile),
         f"- Teacher: Whisper {', '.join(teachers) if results else '–'} (frozen, pooled features)",
+        *_header_lines(results, cells),
         "",
     ]
     rows, seen = [], set()
@@ -353,6 +431,7 @@ def render_table2(
         lines += comparison.section(cells, results)
     lines += render_claims(table2_claims(cells))
     lines += deviation_lines()
+    lines += _curve_lines("table2")
     lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results))
     return "\n".join(lines), _cells_json("table2", cells, comparison)
 
@@ -391,6 +470,9 @@ def write_report(
     md_path, json_path = out_dir / f"{table}.md", out_dir / f"{table}.json"
     md_path.write_text(markdown)
     json_path.write_text(json.dumps(cells, indent=1, ensure_ascii=False) + "\n")
+    from benchmark.report.curves import write_curves
+
+    write_curves(table, results, out_dir / f"{table}_curves.png")
     if table == "table1":
         from benchmark.report.figure import write_figure
 

@@ -17,6 +17,7 @@ from torch import nn
 from baselines.registry import build_model, get_model_spec
 from baselines.weights import WeightsUnavailable, load_whisper_encoder
 from benchmark.data.cache import atomic_write
+from benchmark.data.records import sentence_groups
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.profiles import Profile
 from benchmark.results.identity import artefact_path
@@ -125,7 +126,8 @@ class RowOutcome:
     notes: dict[str, str] = field(default_factory=dict)  # metric -> why missing / how measured
     artifacts: dict[str, str] = field(default_factory=dict)
     training: dict[str, object] = field(default_factory=dict)  # schedule, history, init source
-    predictions: dict[str, list[int]] = field(default_factory=dict)  # test "truth" / "pred" ids
+    # test "truth" / "pred" class ids and "group" sentence ids (``records.sentence_groups``), (N,)
+    predictions: dict[str, list[int]] = field(default_factory=dict)
 
 
 def not_trainable(why: str) -> RowOutcome:
@@ -296,5 +298,11 @@ def train_row(
         "resumed_from": outcome.resumed_from,
         "quantizer": repr(quantizer) if quantizer else None,
     }
-    predictions = {"truth": [int(x) for x in truth], "pred": [int(x) for x in pred]}
+    by_uid = {u.uid: u for u in corpus.split("test")}
+    _, groups = sentence_groups(by_uid[uid] for uid in ws.features(exp.dataset, "test").uids)
+    predictions = {
+        "truth": [int(x) for x in truth],
+        "pred": [int(x) for x in pred],
+        "group": groups,  # the bootstrap's resampling unit (data["sentence_unit"])
+    }
     return RowOutcome(metrics, notes, artifacts, training, predictions)

@@ -78,6 +78,8 @@ def check_result_json(data: object, path: Path) -> None:
     preds = data["predictions"]
     if "truth" in preds and "pred" in preds and len(preds["truth"]) != len(preds["pred"]):
         raise bad("predictions 'truth' and 'pred' differ in length")
+    if "group" in preds and len(preds["group"]) != len(preds.get("truth", ())):
+        raise bad("predictions 'group' (sentence ids) and 'truth' differ in length")
 
 
 def check_result_path(path: Path, expected: Path, exp: Experiment) -> None:

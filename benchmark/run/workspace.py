@@ -13,6 +13,7 @@ from baselines.weights import load_whisper_encoder
 from baselines.whisper import WhisperClassifier, encoder_dims
 from benchmark.data.cache import cache_root
 from benchmark.data.integrity import load_torch_cache, save_torch_cache
+from benchmark.data.records import sentence_unit
 from benchmark.profiles import Profile
 from benchmark.run.data_choice import DataChoice
 from quads.distill import teacher_features
@@ -113,6 +114,8 @@ class Workspace:
         notes = {
             "corpus": corpus.name,
             "skipped": dict(corpus.skipped),
+            # what predictions["group"] groups test recordings by (records.sentence_unit)
+            "sentence_unit": sentence_unit(corpus.split("test")),
             "features": {
                 s: dict(fs.notes) for (d, s), fs in self._features.items() if d == dataset
             },

@@ -1,0 +1,103 @@
+"""The climbing rule over a row's whole learning curve, and the learning-curve figure."""
+
+import pytest
+
+from benchmark.report.cells import build_cells
+from benchmark.report.climbing import climbing_kinds, curve_climbing, curves, noise_points
+from benchmark.rows import table1_experiments
+
+D, Q, F = ({"kind": k, "epochs": 1} for k in ("distill", "quantize", "finetune"))
+
+
+def _run(exp, history, phases, seed=0, n_valid=200):
+    from benchmark.run.results import Result
+
+    return Result(
+        experiment=exp,
+        profile="smoke",
+        seed=seed,
+        corpus="synthetic-fsc",
+        metrics={"accuracy": 50.0, "f1": 50.0},
+        training={
+            "phases": phases,
+            "history": [
+                {"epoch": i + 1, "phase": ph, "valid_accuracy": a}
+                for i, (ph, a) in enumerate(history)
+            ],
+        },
+        data={"features": {"valid": {"features": n_valid, "utterances": n_valid}}},
+    )
+
+
+def _quads(bits):
+    return next(
+        e
+        for e in table1_experiments()
+        if e.row == "QUADS" and e.bits == bits and e.dataset == "FSC"
+    )
+
+
+def test_noise_is_the_binomial_standard_error_floored_at_one_point():
+    assert noise_points(50.0, 100) == pytest.approx(5.0)  # 100 * sqrt(.25 / 100)
+    assert noise_points(99.9, 100) == 1.0
+    assert noise_points(50.0, None) == 1.0
+
+
+def test_a_curve_climbs_when_its_last_epochs_beat_the_earlier_best_by_more_than_noise():
+    assert curve_climbing([20.0, 40.0, 60.0], 200)  # k = 1: 60 vs 40, noise 3.5
+    assert not curve_climbing([20.0, 60.0, 61.0], 200)  # +1 < noise
+    assert not curve_climbing([20, 50, 60, 61, 60, 61], 200)  # k = 3: 61 vs 60
+    assert curve_climbing([20, 30, 40, 50, 60, 70], 200)
+    assert curve_climbing([55.0], 200)  # a single epoch shows no plateau
+
+
+def test_mct_is_judged_per_kind_of_model_over_every_phase_not_its_final_phase():
+    phases = [D, Q, D, Q, {**Q, "frozen": True}]
+    # quantized epochs 2, 4, 5 plateau (41.0 -> 41.4); float epochs 1, 3 climb (21.5 -> 55.4)
+    history = [(1, 21.5), (2, 25.8), (3, 55.4), (4, 41.0), (5, 41.4)]
+    parts = curves(
+        [{"epoch": i + 1, "phase": p, "valid_accuracy": a} for i, (p, a) in enumerate(history)],
+        phases,
+    )
+    assert parts == {"float": [21.5, 55.4], "quantized": [25.8, 41.0, 41.4]}
+    assert climbing_kinds(_run(_quads(4), history, phases)) == ["float"]
+    # the old rule (best epoch = last epoch) would call this plateaued float twin climbing
+    flat = [(1, 21.5), (2, 47.3), (3, 64.0), (4, 64.0), (5, 64.2)]
+    assert climbing_kinds(_run(_quads(32), flat, [D, F, D, F, F])) == []
+    # and would miss this quantized curve, whose best epoch is not its last
+    late = [(1, 60.0), (2, 20.0), (3, 61.0), (4, 30.0), (5, 44.0)]
+    assert climbing_kinds(_run(_quads(4), late, phases)) == ["quantized"]
+
+
+def test_a_cell_is_climbing_if_any_seed_is_and_untrained_cells_say_nothing():
+    exp = _quads(32)
+    flat = [(1, 21.5), (2, 47.3), (3, 64.0), (4, 64.0), (5, 64.2)]
+    rising = [(1, 21.5), (2, 47.3), (3, 54.0), (4, 60.0), (5, 70.0)]
+    runs = [_run(exp, flat, [D, F, D, F, F], seed=0), _run(exp, rising, [D, F, D, F, F], seed=1)]
+    cells = {
+        (c.row, c.bits, c.metric): c for c in build_cells("table1", runs) if c.dataset == "FSC"
+    }
+    f1 = cells[("QUADS", 32, "f1")]
+    assert f1.climbing is True and f1.climbing_seeds == (1,)
+    assert f1.to_json("table1")["climbing"] is True
+    assert "climbing" not in cells[("QUADS", 32, "gmacs")].to_json("table1")
+    only_flat = {
+        (c.row, c.bits, c.metric): c for c in build_cells("table1", runs[:1]) if c.dataset == "FSC"
+    }
+    assert only_flat[("QUADS", 32, "f1")].climbing is False
+    assert only_flat[("QUADS", 16, "f1")].climbing is None  # not run
+
+
+def test_learning_curves_are_byte_identical_across_renders(tmp_path):
+    from benchmark.report.curves import curve_points, write_curves
+
+    phases = [D, Q, D, Q, Q]
+    runs = [
+        _run(_quads(4), [(1, 20.0), (2, 25.0), (3, 55.0), (4, 40.0), (5, 41.0)], phases, seed=s)
+        for s in (0, 1)
+    ]
+    points = curve_points("table1", runs)["FSC"]
+    assert points[0][0] == "QUADS 4b" and points[0][1][1] == (2, 25.0, "quantized")
+    a = write_curves("table1", runs, tmp_path / "a.png").read_bytes()
+    b = write_curves("table1", runs, tmp_path / "b.png").read_bytes()
+    assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"

@@ -122,7 +122,8 @@ def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]]
     truth = preds[0]["truth"]
     if any(p["truth"] != truth for p in preds):
         return {}, False
-    ci = bootstrap_ci(truth, [p["pred"] for p in preds])
+    num_classes = runs[0].config.get("num_classes")
+    ci = bootstrap_ci(truth, [p["pred"] for p in preds], num_classes=num_classes)
     return ci, at_chance(truth, ci["accuracy"][0], ci["f1"][0])
 
 

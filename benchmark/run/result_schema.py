@@ -14,6 +14,7 @@ from pathlib import Path
 from benchmark.rows import TABLES, Experiment, experiments
 from benchmark.run.stored_values import (
     DERIVED,
+    class_ids_problem,
     config_num_classes,
     num_classes_problem,
     predictions_problem,
@@ -84,8 +85,10 @@ def check_result_json(data: object, path: Path) -> None:
             if not isinstance(v, str):
                 raise bad(f"{section} {k!r} is a {type(v).__name__}")
     for k, v in data["predictions"].items():
-        if not isinstance(v, list) or not all(_is(i, (int,)) for i in v):
-            raise bad(f"predictions {k!r} is not a list of class ids")
+        # "truth" and "pred" are checked against num_classes in _scores_problem
+        why = None if k in ("truth", "pred") else class_ids_problem(k, v, None)
+        if why:
+            raise bad(why)
     why = _scores_problem(data)
     if why:
         raise bad(why)

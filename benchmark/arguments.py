@@ -3,7 +3,9 @@ the option and the fix (``ValueError``; the CLI exits 2), not a traceback minute
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -46,3 +48,38 @@ def check_device(name: str) -> str:
     elif device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"--device {name!r} is not supported by the harness; {hint}")
     return name
+
+
+def check_cache_dir(text: str | None) -> Path | None:
+    """``--cache-dir`` as a folder (None: not given; the cache root ``cache_root`` is used, which
+    refuses an empty $QUADS_CACHE_DIR). An empty value would be the current folder."""
+    from benchmark.data.cache import CACHE_ENV, cache_root
+
+    if text is None:
+        cache_root()  # an empty $QUADS_CACHE_DIR fails here, before anything runs
+        return None
+    if not text.strip():
+        raise ValueError(
+            f"--cache-dir is empty: give a folder, or leave it out to use ${CACHE_ENV} "
+            "(else ~/.cache/quads-repro)"
+        )
+    return Path(text)
+
+
+def check_ray(executor: str, address: str | None, cpus: float | None, gpus: float | None) -> None:
+    """The ``--ray-*`` options: CPUs per run > 0, GPUs per run >= 0, a non-empty address, and
+    none of them without ``--executor ray`` (the local executor would ignore them)."""
+    if cpus is not None and not (math.isfinite(cpus) and cpus > 0):
+        raise ValueError(f"--ray-cpus {cpus:g}: CPUs per run must be a number above 0")
+    if gpus is not None and not (math.isfinite(gpus) and gpus >= 0):
+        raise ValueError(f"--ray-gpus {gpus:g}: GPUs per run must be a number from 0 up")
+    if address is not None and not address.strip():
+        raise ValueError("--ray-address is empty: give a cluster address, or leave it out")
+    flags = (("--ray-address", address), ("--ray-cpus", cpus), ("--ray-gpus", gpus))
+    given = [flag for flag, value in flags if value is not None]
+    if given and executor != "ray":
+        raise ValueError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to --executor "
+            f"ray (this run uses the {executor} executor): add --executor ray or drop "
+            f"{'it' if len(given) == 1 else 'them'}"
+        )

@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.arguments import check_cache_dir
 from benchmark.commands import (
     TABLES,
     cmd_export_corpus,
@@ -48,7 +49,7 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
         default="error",
         help="real corpora: valid/test labels never seen in train stop the run, are dropped, or kept",
     )
-    p.add_argument("--cache-dir", type=Path, help="corpora and feature cache (or QUADS_CACHE_DIR)")
+    p.add_argument("--cache-dir", help="corpora and feature cache (or QUADS_CACHE_DIR)")
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -170,9 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="evaluate nothing: render the report from the result files there are",
     )
-    rob.add_argument(
-        "--cache-dir", type=Path, help="corpora, features, snapshots (or QUADS_CACHE_DIR)"
-    )
+    rob.add_argument("--cache-dir", help="corpora, features, snapshots (or QUADS_CACHE_DIR)")
     rob.add_argument("--print", action="store_true", help="print the Markdown report at the end")
     rob.add_argument(
         "--as-reference",
@@ -203,18 +202,48 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="SLURP: every n-th recording gets a '-headset' close-talk copy (0: none)",
     )
-    exp.add_argument("--cache-dir", type=Path, help="corpora cache (or QUADS_CACHE_DIR)")
+    exp.add_argument("--cache-dir", help="corpora cache (or QUADS_CACHE_DIR)")
     exp.set_defaults(func=cmd_export_corpus)
     return parser
+
+
+# the options `run --reference-only` reads; any other one given with it would be ignored
+REFERENCE_ONLY_USES = ("command", "func", "table", "profile", "print", "reference_only")
+
+
+def check_reference_only(args: argparse.Namespace) -> None:
+    """``ValueError`` naming every flag given with ``run --reference-only`` that it would ignore
+    (each option whose value differs from its default)."""
+    defaults = vars(build_parser().parse_args(["run"]))
+    ignored = [
+        f"--{dest.replace('_', '-')}"
+        for dest, value in vars(args).items()
+        if dest not in REFERENCE_ONLY_USES and value != defaults.get(dest)
+    ]
+    if ignored:
+        raise ValueError(
+            f"--reference-only renders the committed reference (reports/reference/) and reads "
+            f"only --table, --profile and --print; it would ignore {', '.join(ignored)}: drop "
+            "them, or drop --reference-only to run"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if "cache_dir" in args:
+            args.cache_dir = check_cache_dir(args.cache_dir)
+        if args.command == "run" and args.reference_only:
+            check_reference_only(args)
         return args.func(args)
     except (ValueError, OSError) as err:
         print(f"quads-bench: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # finished runs are complete files and half-built caches are temporary folders, so the
+        # same command resumes (#25)
+        print("\nquads-bench: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

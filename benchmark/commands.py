@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from benchmark.arguments import check_device, check_seeds
+from benchmark.arguments import check_device, check_ray, check_seeds
 from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
 from benchmark.rows import FRONTIER, TABLES, experiments
@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.reference_only:
         return _reference_only(args)
+    check_ray(args.executor, args.ray_address, args.ray_cpus, args.ray_gpus)
     profile = get_profile(args.profile)
     seeds = check_seeds(args.seeds or ())
     if args.device:

@@ -105,6 +105,11 @@ def _weighted_f1_acc(
     return tp.sum(1) / w.sum(1) * 100.0, f1 * 100.0
 
 
+# (n_resamples, K, K) int64 counts bootstrap_ci may allocate: 2^28 = 2 GiB, 1000 resamples of
+# up to 518 classes (synthetic SLURP has 58 intents, FSC 31)
+MAX_CONFUSION_CELLS = 2**28
+
+
 def bootstrap_ci(
     y_true: Sequence[int],
     y_preds: Sequence[Sequence[int]],
@@ -112,6 +117,7 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
     groups: Sequence[int] | None = None,
+    num_classes: int | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals over the test set of accuracy and macro F1 (percent).
 
@@ -122,15 +128,33 @@ def bootstrap_ci(
     recordings as independent (the same draws as one group per recording). Same macro-F1
     convention as ``macro_f1``. Deterministic for a given ``seed``.
     Returns {"accuracy": (lo, hi), "f1": (lo, hi)}.
+    Class ids must be integers in [0, num_classes) (without ``num_classes``: >= 0, and small
+    enough that the (n_resamples, K, K) confusion counts fit in ``MAX_CONFUSION_CELLS``);
+    others raise ``ValueError`` instead of allocating.
     """
     t = np.asarray(y_true)
     preds = [np.asarray(p) for p in y_preds]
     if t.size == 0 or not preds or any(p.shape != t.shape for p in preds):
         raise ValueError("bootstrap_ci needs non-empty predictions of the test set's length")
+    if any(not np.issubdtype(a.dtype, np.integer) for a in (t, *preds)):
+        raise ValueError("bootstrap_ci needs integer class ids")
+    lo, hi = (
+        int(min(t.min(), *(p.min() for p in preds))),
+        int(max(t.max(), *(p.max() for p in preds))),
+    )
+    if lo < 0 or (num_classes is not None and hi >= num_classes):
+        upper = "inf" if num_classes is None else num_classes
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"bootstrap_ci: class id {bad} is outside [0, {upper})")
+    k = hi + 1
+    if n_resamples * k * k > MAX_CONFUSION_CELLS:
+        raise ValueError(
+            f"bootstrap_ci: class id {hi} needs {n_resamples} confusion matrices of {k} x {k}; "
+            f"more than {MAX_CONFUSION_CELLS} counts (is it a class id?)"
+        )
     g = np.arange(t.size) if groups is None else np.asarray(groups)
     if g.shape != t.shape:
         raise ValueError(f"bootstrap_ci: {g.size} group ids for {t.size} test recordings")
-    k = int(max(t.max(), *(p.max() for p in preds))) + 1
     w = resample_counts(g, n_resamples, seed)
     acc, f1 = np.zeros(n_resamples), np.zeros(n_resamples)
     for p in preds:

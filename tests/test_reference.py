@@ -63,6 +63,7 @@ def _result(exp, seed, f1, wall=100.0):
         seed=seed,
         corpus="synthetic-fsc",
         metrics={"f1": f1, "accuracy": f1, "params_m": 7.64},
+        config={"num_classes": 3},
         provenance={
             "commit": "abc",
             "hardware": {"cpu": "x", "cpu_count": 2, "torch_threads": 2, "gpu": None},

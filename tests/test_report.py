@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from helpers import predictions_scoring
 
 from benchmark.paper import paper_value, table1_cells, table2_cells
 from benchmark.profiles import get_profile
@@ -14,6 +15,9 @@ from benchmark.run.runner import select
 
 
 def _result(exp, seed=0, **metrics):
+    scored = "accuracy" in metrics or "f1" in metrics
+    if scored:  # a result file's accuracy and F1 are those of its stored predictions
+        assert metrics["accuracy"] == metrics["f1"]
     return Result(
         experiment=exp,
         profile="smoke",
@@ -27,6 +31,8 @@ def _result(exp, seed=0, **metrics):
             "versions": {"torch": "x"},
             "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 2, "gpu": None},
         },
+        config={"num_classes": 3} if scored else {},
+        predictions=predictions_scoring(metrics["f1"]) if scored else {},
     )
 
 
@@ -161,7 +167,7 @@ def test_figure_is_byte_identical_across_renders(tmp_path):
 def test_a_result_file_edited_by_hand_is_refused_by_name(tmp_path):
     exp = table1_experiments()[0]
     path = result_path(tmp_path, exp, "smoke", 0)
-    write_result(path, _result(exp, 0, accuracy=50.0, f1=40.0))
+    write_result(path, _result(exp, 0, accuracy=40.0, f1=40.0))
     data = json.loads(path.read_text())
     data["metrics"]["f1"] = 99.0  # a "better" number typed in by hand
     path.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from benchmark.cli import build_parser, main
+from benchmark.metrics import accuracy, macro_f1
 from benchmark.rows import table1_experiments
 from benchmark.run.results import (
     Result,
@@ -20,16 +21,28 @@ from benchmark.run.results import (
 from benchmark.run.runner import _is_current
 
 QUADS4 = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))
-CONFIG = {"identity": {"trainer": 3}}
+CONFIG = {"identity": {"trainer": 3}, "num_classes": 3}
 
 
-def _result(seed: int = 0, f1: float = 40.0, **kw) -> Result:
+def _predictions(wrong: int) -> dict[str, list[int]]:
+    """30 test ids of 3 classes, the first ``wrong`` of them mispredicted."""
+    truth = [i % 3 for i in range(30)]
+    return {"truth": truth, "pred": [(t + 1) % 3 if i < wrong else t for i, t in enumerate(truth)]}
+
+
+def _f1(wrong: int) -> float:
+    p = _predictions(wrong)
+    return macro_f1(p["truth"], p["pred"])
+
+
+def _result(seed: int = 0, wrong: int = 10, **kw) -> Result:
+    preds = _predictions(wrong)
     return Result(
         experiment=QUADS4,
         profile="smoke",
         seed=seed,
         corpus="synthetic-fsc",
-        metrics={"accuracy": f1 + 5, "f1": f1},
+        metrics={"accuracy": accuracy(preds["truth"], preds["pred"]), "f1": _f1(wrong)},  # as run
         config=CONFIG,
         provenance={
             "commit": "abc",
@@ -37,7 +50,7 @@ def _result(seed: int = 0, f1: float = 40.0, **kw) -> Result:
             "versions": {"torch": "x"},
             "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 2, "gpu": None},
         },
-        predictions={"truth": [0, 1, 2], "pred": [0, 1, 1]},
+        predictions=preds,
         **kw,
     )
 
@@ -73,12 +86,12 @@ def _f1_cell(cells):
 
 
 def test_a_copy_beside_a_result_is_not_averaged_in_and_is_listed(tmp_path, capsys):
-    path = _write(tmp_path, f1=40.0)
+    path = _write(tmp_path, wrong=10)
     copy = path.with_name(path.stem + " (copy).json")
     shutil.copy(path, copy)
     cells, md, err = _report(tmp_path, capsys)
     cell = _f1_cell(cells)
-    assert cell["measured"] == 40.0 and cell.get("n_seeds", 1) == 1
+    assert cell["measured"] == round(_f1(10), 6) and cell.get("n_seeds", 1) == 1
     assert "## Excluded result files" in md and "(copy).json" in md
     assert "(copy).json" in err
 
@@ -97,13 +110,13 @@ def test_a_seed0_file_copied_to_the_seed1_path_is_recomputed_and_excluded(tmp_pa
 
 
 def test_a_hand_edited_result_is_listed_not_averaged_and_not_reused(tmp_path, capsys):
-    path = _write(tmp_path, f1=40.0)
-    _write(tmp_path, seed=1, f1=42.0)
+    path = _write(tmp_path, wrong=10)
+    _write(tmp_path, seed=1, wrong=5)
     data = json.loads(path.read_text())
     data["metrics"]["f1"] = 99.0
     path.write_text(json.dumps(data))
     cells, md, _ = _report(tmp_path, capsys)
-    assert _f1_cell(cells)["measured"] == 42.0
+    assert _f1_cell(cells)["measured"] == round(_f1(5), 6)
     assert "checksum" in md and path.name in md
     lines = []
     assert not _is_current(path, CONFIG, tmp_path / "results", lines.append)

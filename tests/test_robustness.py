@@ -16,7 +16,7 @@ from baselines.registry import MODELS
 from baselines.weights import ENV_DIR
 from benchmark.data.corrupted_features import corrupted_path, load_corrupted
 from benchmark.data.corruptions import CONDITIONS
-from benchmark.metrics import macro_f1
+from benchmark.metrics import accuracy, macro_f1
 from benchmark.report.cells import Cell
 from benchmark.report.claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURABLE
 from benchmark.robustness.claim import (
@@ -93,10 +93,12 @@ def _result(truth, clean, noisy, seed=0) -> RobustnessResult:
         seed=seed,
         corpus="synthetic-fsc",
         snapshot={"path": "x.pt", "sha256": "0"},
-        config={"conditions": {"babble-0dB": {}}},
+        config={"conditions": {"babble-0dB": {}}, "table1_config": {"num_classes": 4}},
         clean_check={"status": EQUAL},
         metrics={
-            k: {"accuracy": 0.0, "f1": macro_f1(truth, v)} for k, v in preds.items() if k != "truth"
+            k: {"accuracy": accuracy(truth, v), "f1": macro_f1(truth, v)}
+            for k, v in preds.items()
+            if k != "truth"
         },
         predictions=preds,
     )

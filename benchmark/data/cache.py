@@ -27,8 +27,13 @@ DEFAULT_CACHE = Path("~/.cache/quads-repro")
 
 
 def cache_root() -> Path:
-    """The cache root: $QUADS_CACHE_DIR, else ~/.cache/quads-repro."""
+    """The cache root: $QUADS_CACHE_DIR, else ~/.cache/quads-repro. ``ValueError`` when the
+    variable is set but empty (``Path("")`` would be the current folder)."""
     env = os.environ.get(CACHE_ENV)
+    if env is not None and not env.strip():
+        raise ValueError(
+            f"{CACHE_ENV} is set but empty: set it to a folder, or unset it to use {DEFAULT_CACHE}"
+        )
     return Path(env).expanduser() if env else DEFAULT_CACHE.expanduser()
 
 

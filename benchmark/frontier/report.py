@@ -7,7 +7,6 @@ mixed-precision PTQ (``benchmark.frontier.study``). Everything here is ours, not
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import DATASETS
 from benchmark.report.cells import Cell, build_cells, round_value
 from benchmark.report.claims import NOISE_TEXT
+from benchmark.report.strict_json import write_strict_json
 from benchmark.report.tables import _provenance_lines
 from benchmark.rows import FRONTIER, PTQ_ROW
 from benchmark.run.results import Result
@@ -293,7 +293,7 @@ def write_frontier_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, js_path = out_dir / "frontier.md", out_dir / "frontier.json"
     md_path.write_text(md + "\n")
-    js_path.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_strict_json(js_path, data, indent=1, sort_keys=True, ensure_ascii=False)
     cells = build_cells("table1", table1) + build_cells(FRONTIER, frontier)
     write_frontier_figure(frontier_points(cells, records), out_dir / "frontier.png")
     return md_path, js_path

@@ -49,6 +49,7 @@ def report_frontier(
     for line in scan.excluded:
         log(f"excluded from the frontier report: {line}")
     table1 = _table1(results_dir, profile, log)
-    return write_frontier_report(
-        table1, scan.results, read_records(results_dir, profile), profile, out_dir
+    records = read_records(
+        results_dir, profile, lambda x: log(f"excluded from the frontier report: {x}")
     )
+    return write_frontier_report(table1, scan.results, records, profile, out_dir)

@@ -28,6 +28,7 @@ from benchmark.rows import Experiment, experiments
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import NOT_STORED
 from benchmark.run.snapshot import load_evaluated
+from benchmark.run.stored_values import predictions_problem, value_problem
 from benchmark.run.workspace import Workspace
 from quads.mixed import tensor_costs
 from quads.quantize import QuantConfig
@@ -103,20 +104,72 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_record(path: Path, config: dict | None = None) -> StudyRecord | None:
-    """The record at ``path`` (None: missing, unreadable, or made with another ``config``)."""
+SECTIONS = ("float", "uniform", "mixed")
+
+
+def record_problem(data: object) -> str | None:
+    """Why parsed JSON cannot be a study record the harness wrote (None: it can): not an object,
+    a section missing, a negative or non-finite number, or test predictions whose class ids or
+    re-derived macro F1 disagree with the stored ones (``stored_values.predictions_problem``)."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if not all(isinstance(data.get(k), dict) for k in SECTIONS):
+        return f"sections {list(SECTIONS)} are not all objects"
+    for key in SECTIONS:
+        for name, value in data[key].items():
+            why = None if isinstance(value, (list, dict)) else value_problem(name, value)
+            if why:
+                return f"{key}: {why}"
+    scored = {k: (data[k].get("test_pred"), {"f1": data[k].get("test_f1")}) for k in SECTIONS}
+    # the record stores no class count: ids are checked for >= 0 only
+    return predictions_problem(data.get("test_truth"), scored, None)
+
+
+def load_record(path: Path) -> StudyRecord:
+    """The record at ``path``; ``ValueError`` naming it when unreadable or impossible."""
     try:
-        rec = StudyRecord.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, KeyError):
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"unreadable frontier study record {path}: {err}") from err
+    why = record_problem(data)
+    if why:
+        raise ValueError(f"frontier study record {path} is malformed: {why} (delete it)")
+    try:
+        return StudyRecord.from_json(data)
+    except (TypeError, KeyError) as err:
+        raise ValueError(f"frontier study record {path} is malformed: {err} (delete it)") from err
+
+
+def read_record(
+    path: Path, config: dict | None = None, log: Callable[[str], None] | None = None
+) -> StudyRecord | None:
+    """The record at ``path`` (None: missing, cannot be trusted (said through ``log``), or made
+    with another ``config``)."""
+    if not path.exists():
+        return None
+    try:
+        rec = load_record(path)
+    except ValueError as err:
+        if log is not None:
+            log(f"recomputing: {err}")
         return None
     return rec if config is None or rec.config == config else None
 
 
-def read_records(results_dir: Path, profile: str) -> list[StudyRecord]:
-    """Every readable record of the profile, in path order."""
+def read_records(
+    results_dir: Path, profile: str, log: Callable[[str], None] | None = None
+) -> list[StudyRecord]:
+    """Every valid record of the profile, in path order; one line through ``log`` per file
+    left out."""
     folder = results_dir / profile / STUDY_DIR
-    found = (read_record(p) for p in sorted(folder.glob("*.json"))) if folder.is_dir() else ()
-    return [r for r in found if r is not None]
+    out = []
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            out.append(load_record(p))
+        except ValueError as err:
+            if log is not None:
+                log(str(err))
+    return out
 
 
 def study_one(
@@ -212,7 +265,7 @@ def run_study(
                 )
             )
             path = record_path(results_dir, profile.name, ds, seed)
-            rec = read_record(path, config)
+            rec = read_record(path, config, log)
             if rec is None:
                 log(f"frontier study: {ds} seed {seed} (scan, uniform and mixed PTQ)")
                 rec = study_one(ds, seed, profile, ws, snap, config)

@@ -149,7 +149,8 @@ def _uncertainty(runs: Sequence[Result]) -> tuple[dict[str, tuple[float, float]]
         return {}, False, RECORDING
     unit = resampling_unit(runs)
     groups = None if unit == RECORDING else preds[0]["group"]
-    ci = bootstrap_ci(truth, [p["pred"] for p in preds], groups=groups)
+    num_classes = runs[0].config.get("num_classes")
+    ci = bootstrap_ci(truth, [p["pred"] for p in preds], groups=groups, num_classes=num_classes)
     return ci, at_chance(truth, ci["accuracy"][0], ci["f1"][0]), unit
 
 

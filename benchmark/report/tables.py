@@ -6,7 +6,6 @@ the machine or the environment; provenance comes from the result files themselve
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from benchmark.report.cells import (
 from benchmark.report.claims import render_claims, table1_claims, table2_claims
 from benchmark.report.climbing import RULE_TEXT, climbing_kinds
 from benchmark.report.deviations import deviation_lines
+from benchmark.report.strict_json import write_strict_json
 from benchmark.results.identity import precisions
 from benchmark.rows import PTQ_ROW, experiments
 from benchmark.run.reference import (
@@ -469,7 +469,7 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out_dir / f"{table}.md", out_dir / f"{table}.json"
     md_path.write_text(markdown)
-    json_path.write_text(json.dumps(cells, indent=1, ensure_ascii=False) + "\n")
+    write_strict_json(json_path, cells, indent=1, ensure_ascii=False)
     from benchmark.report.curves import write_curves
 
     write_curves(table, results, out_dir / f"{table}_curves.png")

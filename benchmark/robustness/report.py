@@ -6,7 +6,6 @@ same files gives the same bytes. Every number is ours: the paper has no robustne
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from benchmark.metrics import bootstrap_ci
 from benchmark.paper import DATASETS
 from benchmark.report.cells import Cell, round_value
 from benchmark.report.claims import BASELINES, render_claims
+from benchmark.report.strict_json import write_strict_json
 from benchmark.report.tables import _provenance_lines
 from benchmark.robustness.claim import (
     N_RESAMPLES,
@@ -102,9 +102,10 @@ def f1_cells(
         truth = runs[0].predictions["truth"]
         if any(r.predictions["truth"] != truth for r in runs):
             continue
+        k = runs[0].config.get("table1_config", {}).get("num_classes")  # None: not checked
         for name in (CLEAN, *names):
             values = [r.metrics[name]["f1"] for r in runs]
-            ci = bootstrap_ci(truth, [r.predictions[name] for r in runs])["f1"]
+            ci = bootstrap_ci(truth, [r.predictions[name] for r in runs], num_classes=k)["f1"]
             std = statistics.stdev(values) if len(values) > 1 else None
             out.append(
                 F1Cell(
@@ -353,6 +354,6 @@ def write_robustness_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     md, js = out_dir / "robustness.md", out_dir / "robustness.json"
     md.write_text(markdown)
-    js.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    write_strict_json(js, data, indent=1, ensure_ascii=False)
     write_figure(data["cells"], data["conditions"], out_dir / "robustness.png")
     return md, js

@@ -14,7 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmark.rows import Experiment, experiments
-from benchmark.run.results import content_checksum, write_checked_json
+from benchmark.run.results import content_checksum, not_a_result_file, write_checked_json
+from benchmark.run.stored_values import (
+    config_num_classes,
+    num_classes_problem,
+    predictions_problem,
+    value_problem,
+)
 
 SCHEMA = 1
 KIND = "robustness"
@@ -98,6 +104,18 @@ def _check(data: object, path: Path) -> None:
             isinstance(v.get(m), (int, float)) for m in ("accuracy", "f1")
         ):
             raise bad(f"metrics {k!r} lacks accuracy / f1")
+    seconds = {f"feature_seconds {k!r}": v for k, v in data["feature_seconds"].items()}
+    for k, v in {"wall_seconds": data["wall_seconds"], **seconds}.items():
+        why = value_problem(k, v)
+        if why:
+            raise bad(why)
+    t1 = data["config"].get("table1_config")
+    num_classes = config_num_classes(t1) if isinstance(t1, dict) else None
+    why = num_classes_problem(num_classes) or predictions_problem(
+        truth, {n: (preds[n], metrics[n]) for n in names}, num_classes
+    )
+    if why:
+        raise bad(why)
 
 
 def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessResult:
@@ -107,8 +125,15 @@ def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessRe
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"unreadable robustness result file {path}: {err}") from err
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("kind") != KIND:
-        raise ValueError(f"{path} is not a robustness result file of schema {SCHEMA}")
+    why = not_a_result_file(data)
+    if why:
+        raise ValueError(f"{path} is not a robustness result file: {why} (delete it)")
+    if data["schema"] != SCHEMA or data.get("kind") != KIND:
+        raise ValueError(
+            f"{path} is not a robustness result file of schema {SCHEMA} (kind "
+            f"{data.get('kind')!r}, schema {data['schema']}: another version of the harness or "
+            "another kind of file; delete it to recompute)"
+        )
     if data.get("checksum") != content_checksum(data):
         raise ValueError(
             f"robustness result file {path} does not match its checksum: edited after it was "

@@ -12,6 +12,14 @@ from dataclasses import fields
 from pathlib import Path
 
 from benchmark.rows import TABLES, Experiment, experiments
+from benchmark.run.stored_values import (
+    DERIVED,
+    class_ids_problem,
+    config_num_classes,
+    num_classes_problem,
+    predictions_problem,
+    value_problem,
+)
 
 _NUMBER = (int, float)
 
@@ -66,20 +74,44 @@ def check_result_json(data: object, path: Path) -> None:
     if data["seed"] < 0:
         raise bad(f"seed {data['seed']} is negative")
     for k, v in data["metrics"].items():
-        if v is not None and not _is(v, _NUMBER):
-            raise bad(f"metric {k!r} is a {type(v).__name__}")
+        why = value_problem(k, v)
+        if why:
+            raise bad(f"metric {why}")
+    why = value_problem("wall_seconds", data["wall_seconds"])
+    if why:
+        raise bad(why)
     for section in ("notes", "artifacts"):
         for k, v in data[section].items():
             if not isinstance(v, str):
                 raise bad(f"{section} {k!r} is a {type(v).__name__}")
     for k, v in data["predictions"].items():
-        if not isinstance(v, list) or not all(_is(i, (int,)) for i in v):
-            raise bad(f"predictions {k!r} is not a list of class ids")
+        # "truth" and "pred" are checked against num_classes in _scores_problem
+        why = None if k in ("truth", "pred") else class_ids_problem(k, v, None)
+        if why:
+            raise bad(why)
     preds = data["predictions"]
-    if "truth" in preds and "pred" in preds and len(preds["truth"]) != len(preds["pred"]):
-        raise bad("predictions 'truth' and 'pred' differ in length")
     if "group" in preds and len(preds["group"]) != len(preds.get("truth", ())):
         raise bad("predictions 'group' (sentence ids) and 'truth' differ in length")
+    why = _scores_problem(data)
+    if why:
+        raise bad(why)
+
+
+def _scores_problem(data: dict) -> str | None:
+    """Class ids in [0, num_classes) and accuracy / macro F1 equal to those re-derived from the
+    stored test predictions (``stored_values.predictions_problem``); a stored accuracy or F1
+    needs predictions to be re-derived from."""
+    preds, metrics = data["predictions"], data["metrics"]
+    if "truth" not in preds and "pred" not in preds:
+        stated = [m for m in DERIVED if metrics.get(m) is not None]
+        return f"metrics {stated} without the test predictions they come from" if stated else None
+    if "truth" not in preds or "pred" not in preds:
+        return "predictions hold only one of 'truth' and 'pred'"
+    num_classes = config_num_classes(data["config"])
+    why = num_classes_problem(num_classes)
+    if why:
+        return why
+    return predictions_problem(preds["truth"], {"pred": (preds["pred"], metrics)}, num_classes)
 
 
 def check_result_path(path: Path, expected: Path, exp: Experiment) -> None:

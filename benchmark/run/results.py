@@ -85,6 +85,23 @@ def write_checked_json(path: Path, data: dict) -> None:
         raise OSError(err.errno, f"cannot write result file {path}: {err.strerror or err}") from err
 
 
+def not_a_result_file(data: object) -> str | None:
+    """Why parsed JSON is no result-like file of any harness version (None: it may be one):
+    not a JSON object, or an object without an integer "schema"."""
+    if not isinstance(data, dict):
+        return f"a JSON {_json_type(data)}, not an object"
+    if "schema" not in data:
+        return 'a JSON object without a "schema" key'
+    if type(data["schema"]) is not int:
+        return f'its "schema" is {data["schema"]!r}, not a version number'
+    return None
+
+
+def _json_type(value: object) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
 def read_result(path: Path, results_dir: Path | None = None) -> Result:
     """Read and validate one result file; ``ValueError`` naming it when it cannot be trusted:
     unreadable, another schema, a checksum mismatch (edited by hand), wrong keys or types
@@ -96,8 +113,11 @@ def read_result(path: Path, results_dir: Path | None = None) -> Result:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"unreadable result file {path}: {err}") from err
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        schema = data.get("schema") if isinstance(data, dict) else None
+    why = not_a_result_file(data)
+    if why:
+        raise ValueError(f"{path} is not a result file: {why} (delete it or move it elsewhere)")
+    if data["schema"] != SCHEMA:
+        schema = data["schema"]
         raise ValueError(
             f"result file {path} has schema {schema!r}, expected {SCHEMA} "
             "(written by another version of the harness: run again to recompute it)"

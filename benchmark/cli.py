@@ -13,6 +13,7 @@ from benchmark.commands import (
     TABLES,
     cmd_export_corpus,
     cmd_list,
+    cmd_plateau,
     cmd_report,
     cmd_robustness,
     cmd_run,
@@ -123,6 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("--out", type=Path, default=None, help="report folder (default: reports/)")
     add_data_args(tun)
     tun.set_defaults(func=cmd_tune)
+
+    pla = sub.add_parser(
+        "plateau",
+        help="train the float student to a cap and find its plateau on the validation split "
+        "(how a profile's budget is chosen)",
+    )
+    pla.add_argument("--profile", default="converged", help=f"one of: {', '.join(PROFILES)}")
+    pla.add_argument("--datasets", nargs="+", default=["FSC", "SLURP"], help="SLURP and/or FSC")
+    pla.add_argument("--seed", type=int, default=0)
+    pla.add_argument("--cap", type=int, default=40, help="epochs at most (even)")
+    pla.add_argument("--patience", type=int, default=5, help="epochs without a gain")
+    pla.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: reports/reference/)"
+    )
+    add_data_args(pla)
+    pla.set_defaults(func=cmd_plateau)
 
     rep = sub.add_parser("report", help="render the report from existing result files only")
     _add_run_args(rep)

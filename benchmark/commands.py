@@ -139,6 +139,23 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return _announce(md, js, show=True)
 
 
+def cmd_plateau(args: argparse.Namespace) -> int:
+    from benchmark.run.plateau import find_plateaus
+    from benchmark.run.reference import REFERENCE_DIR
+    from benchmark.run.workspace import Workspace
+
+    profile = get_profile(args.profile)
+    for ds in args.datasets:
+        if ds not in DATASETS:
+            raise ValueError(f"unknown dataset {ds!r} (--datasets); known: {', '.join(DATASETS)}")
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
+    out = args.out or REFERENCE_DIR / profile.name
+    md, js = find_plateaus(
+        profile, tuple(args.datasets), ws, out, args.seed, args.cap, args.patience
+    )
+    return _announce(md, js, show=True)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
     from benchmark.run.reference import REFERENCE_DIR, is_inside

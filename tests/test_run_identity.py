@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from benchmark.metrics import accuracy, macro_f1
 from benchmark.report.tables import write_report
 from benchmark.results.identity import (
     artefact_path,
@@ -26,21 +27,21 @@ PROVENANCE = provenance()
 BF16 = {
     "profile": {"n_frames": 300},
     "corpus_fingerprint": "abc",
+    "num_classes": 3,
     "identity": {"precision": "bf16", "trainer": 3, "corpus": "abc"},
     "schedule": {"name": "MCT"},
 }
 FP32 = copy.deepcopy(BF16) | {"identity": BF16["identity"] | {"precision": "fp32"}}
 
 
-def _result(seed: int, config: dict, f1: float = 40.0) -> Result:
-    truth = [0, 1, 2, 0, 1, 2]
-    pred = truth if f1 == 100.0 else [0, 0, 0, 0, 1, 2]
+def _result(seed: int, config: dict) -> Result:
+    truth, pred = [0, 1, 2, 0, 1, 2], [0, 0, 0, 0, 1, 2]
     return Result(
         EXP,
         "cpu",
         seed,
         "synthetic-fsc",
-        {"accuracy": 66.666667, "f1": f1},
+        {"accuracy": accuracy(truth, pred), "f1": macro_f1(truth, pred)},
         config=config,
         provenance=PROVENANCE,
         predictions={"truth": truth, "pred": pred},

@@ -74,6 +74,7 @@ class DataChoice:
     def profile_for(self, profile: Profile, dataset: str) -> Profile:
         """``profile`` with ``dataset`` mapped to the corpus it runs on: what a result file's
         configuration records. Unchanged (the same object) when no root replaces its corpus."""
+        profile = profile.for_dataset(dataset)  # its budget (``Profile.budgets``)
         name = self.corpus_name(profile, dataset)
         if name == profile.corpora.get(dataset):
             return profile

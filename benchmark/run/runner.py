@@ -97,8 +97,9 @@ def experiment_config(
         settings.pop(key)
     # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
     settings["precision"] = precision
-    if not settings["synthetic"]:
-        settings.pop("synthetic")
+    for optional in ("synthetic", "budgets"):  # empty: absent, so older results stay valid
+        if not settings[optional]:
+            settings.pop(optional)
     trained = profile.untrained_reason(exp) is None
     config = {
         "profile": settings,

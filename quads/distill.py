@@ -1,4 +1,5 @@
-"""Feature distillation (paper Sec. 2.1, Eq. 1-3): L_dis = alpha * L1 + (1 - alpha) * CE.
+"""Feature distillation (paper Sec. 2.1, Eq. 1-3): L_dis = alpha * L1 + (1 - alpha) * CE, or with
+explicit weights l1_weight * L1 + ce_weight * CE (the authors' code: 1e-6 * L1 + CE).
 
 The teacher is frozen, so its pooled features are computed once per utterance and cached; the
 training loop only sees them as a tensor ``teacher`` (B, D_t) in each batch.
@@ -27,18 +28,40 @@ class DistillConfig:
     follows the authors' code, which instead shrinks the teacher's features to the student's
     width with a parameter-free max-pool (their MaxPool1d(3, stride 2, dilation 128) maps 1280
     to 512; we use an adaptive max-pool so any pair of widths works).
+
+    l1_weight, ce_weight: explicit weights of the two terms, given together; they replace
+    alpha's convex combination (the authors' code weighs them 1e-6 and 1: ``AUTHORS_LOSS``).
     """
 
     alpha: float = 0.5
     projection: str = "linear"
+    l1_weight: float | None = None
+    ce_weight: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        if (self.l1_weight is None) != (self.ce_weight is None):
+            raise ValueError("give l1_weight and ce_weight together (or neither, to use alpha)")
+        if self.l1_weight is not None and min(self.l1_weight, self.ce_weight) < 0:
+            raise ValueError(
+                f"l1_weight={self.l1_weight} and ce_weight={self.ce_weight} must be >= 0"
+            )
         if self.projection not in PROJECTIONS:
             raise ValueError(
                 f"unknown projection {self.projection!r}; known: {', '.join(PROJECTIONS)}"
             )
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """(weight of L1, weight of CE)."""
+        if self.l1_weight is not None:
+            return self.l1_weight, self.ce_weight
+        return self.alpha, 1 - self.alpha
+
+
+# the authors' distillation loss (github BASHLab/QUADS, train.py): 1e-6 * L1 + CE
+AUTHORS_LOSS = DistillConfig(l1_weight=1e-6, ce_weight=1.0)
 
 
 class FeatureProjector(nn.Module):
@@ -77,6 +100,7 @@ def distillation_loss(
 
     The batch must carry ``teacher`` (B, D_t): the frozen teacher's cached pooled features.
     """
+    w_l1, w_ce = config.weights
 
     def loss_fn(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         if "teacher" not in batch:
@@ -85,7 +109,7 @@ def distillation_loss(
         logits = model.head(feats)  # (B, C)
         student, teacher = projector(feats, batch["teacher"])
         ce = F.cross_entropy(logits, batch["labels"])
-        return config.alpha * l1_alignment(student, teacher) + (1 - config.alpha) * ce, logits
+        return w_l1 * l1_alignment(student, teacher) + w_ce * ce, logits
 
     return loss_fn
 

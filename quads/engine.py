@@ -6,10 +6,18 @@ optionally, stores the state at every phase boundary in a prefix cache keyed by 
 determines it, so schedules sharing a prefix (e.g. every strategy starts with the same
 distillation phase) compute it once. The returned model is the best-on-validation epoch of the
 final phase.
+
+The authors' recipe (``quads.mct`` kinds ``authors-distill`` / ``authors-quantize``) runs on a
+``quads.cluster_mean.ClusterMeanQuantizer``: one k-means before the first phase, whose fixed labels
+and current centroids are saved in every checkpoint and prefix-cache entry; each of its
+quantization epochs builds a fresh optimizer, and after every step the weights are reset to their
+cluster means. A run that ends quantized returns an attached ``CodebookQuantizer`` built from the
+fixed labels and the final means (``ClusterMeanQuantizer.to_codebook``), ready for export.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -24,8 +32,15 @@ from torch import nn
 from tqdm import tqdm
 
 from quads.checkfile import torch_file_problem
-from quads.distill import DistillConfig, FeatureProjector, distillation_loss
-from quads.mct import Schedule
+from quads.cluster_mean import ClusterMeanQuantizer
+from quads.distill import AUTHORS_LOSS, DistillConfig, FeatureProjector, distillation_loss
+from quads.mct import (
+    AUTHORS_COSINE_T_MAX,
+    AUTHORS_KINDS,
+    DISTILL_KINDS,
+    QUANTIZE_KINDS,
+    Schedule,
+)
 from quads.quantize import CodebookQuantizer, QuantConfig
 from quads.train import (
     TensorData,
@@ -52,8 +67,9 @@ def _phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> s
     payload = json.dumps(
         {
             "identity": identity,
+            # the authors' phases follow a k-means at `bits`, so their key always holds it
             "bits": schedule.bits
-            if any(p.kind == "quantize" for p in schedule.phases[:n_phases])
+            if any(p.kind in QUANTIZE_KINDS + AUTHORS_KINDS for p in schedule.phases[:n_phases])
             else None,
             "phases": [asdict(p) for p in schedule.phases[:n_phases]],
             "seed": seed,
@@ -103,16 +119,19 @@ def run_schedule(
     if projector is not None:
         projector.to(device)
     quantizer: CodebookQuantizer | None = None
-    if schedule.bits is not None:
+    fixed: ClusterMeanQuantizer | None = None  # the authors' recipe
+    if schedule.authors:
+        fixed = ClusterMeanQuantizer(model, QuantConfig(bits=schedule.bits))
+    elif schedule.bits is not None:
         quantizer = CodebookQuantizer(model, QuantConfig(bits=schedule.bits))
-    if any(p.kind == "distill" for p in schedule.phases) and projector is None:
+    if schedule.distills and projector is None:
         raise ValueError(f"schedule {schedule.name!r} distills but no projector was given")
     modules = {"model": model} | ({"projector": projector} if projector is not None else {})
     state = _State()
     resumed = None
 
     def snapshot() -> dict[str, object]:
-        return {
+        snap = {
             "phase": state.phase,
             "epoch": state.epoch,
             "best": state.best,
@@ -121,10 +140,15 @@ def run_schedule(
             "quantizer": quantizer.state_dict() if quantizer else None,
             "modules": {k: m.state_dict() for k, m in modules.items()},
         }
+        if fixed is not None:
+            snap["cluster_mean"] = fixed.state_dict()
+        return snap
 
     def restore(saved: dict[str, object]) -> None:
         if quantizer is not None and saved["quantizer"] is not None:
             quantizer.load_state_dict(saved["quantizer"])
+        if fixed is not None:
+            fixed.load_state_dict(saved["cluster_mean"])
         for k, m in modules.items():
             m.load_state_dict(saved["modules"][k])
         state.phase, state.epoch = saved["phase"], saved["epoch"]
@@ -148,6 +172,8 @@ def run_schedule(
                 resumed = "prefix cache"
                 log(f"{desc}: reused {n} finished phase(s) from the prefix cache")
                 break
+    if fixed is not None and not fixed.fitted:
+        fixed.fit()  # the authors' one k-means on the initial weights; W = C[L]
 
     epoch_offset = sum(p.epochs for p in schedule.phases[: state.phase])
     while state.phase < len(schedule.phases):
@@ -163,22 +189,31 @@ def run_schedule(
             quantizer.attach(warm_start=True)
         elif phase.kind != "quantize" and quantizer is not None and quantizer.attached:
             quantizer.detach()
-        loss_fn = (
-            distillation_loss(projector, distill) if phase.kind == "distill" else cross_entropy_loss
-        )
+        loss_fn = cross_entropy_loss
+        if phase.kind == "distill":
+            loss_fn = distillation_loss(projector, distill)
+        elif phase.kind == "authors-distill":
+            w_l1, w_ce = AUTHORS_LOSS.weights
+            authors_loss = dataclasses.replace(distill, l1_weight=w_l1, ce_weight=w_ce)
+            loss_fn = distillation_loss(projector, authors_loss)
         params = list(model.named_parameters())
         if phase.frozen:  # the final phase trains the codebooks only
             params = [(n, p) for n, p in params if n.endswith("weight_centroids")]
-        if phase.kind == "distill":
+        if phase.kind in DISTILL_KINDS:
             params += [(f"projector.{n}", p) for n, p in projector.named_parameters()]
         steps = phase.epochs * -(-len(train) // batch_size)
+        per_epoch = phase.kind == "authors-quantize"  # a fresh optimizer every epoch
+        after_step = fixed.project if per_epoch else None
         optimizer, scheduler = make_optimizer(params, phase.optim, steps)
-        if state.epoch and saved is not None and saved.get("optimizer") is not None:
+        resume_optimizer = state.epoch and saved is not None and saved.get("optimizer") is not None
+        if resume_optimizer and not per_epoch:
             optimizer.load_state_dict(saved["optimizer"])
             if scheduler is not None:
                 scheduler.load_state_dict(saved["scheduler"])
         while state.epoch < phase.epochs:
             global_epoch = epoch_offset + state.epoch + 1
+            if per_epoch:  # the authors' SGD, cosine of period 2 * T_max steps from each epoch
+                optimizer, scheduler = make_optimizer(params, phase.optim, AUTHORS_COSINE_T_MAX)
             loss = train_epoch(
                 model,
                 train,
@@ -191,6 +226,7 @@ def run_schedule(
                 desc=f"{desc} {phase.kind} {global_epoch}/{schedule.epochs}",
                 device=device,
                 precision=precision,
+                after_step=after_step,
             )
             acc = _accuracy(model, valid, device, precision)
             state.epoch += 1
@@ -223,6 +259,8 @@ def run_schedule(
             _save(prefix_cache / f"{key}.pt", snapshot(), "prefix-cache entry")
     best_acc, best_epoch, best_state = state.best
     model.load_state_dict(best_state)
+    if fixed is not None and schedule.quantized:
+        quantizer = fixed.to_codebook()  # the fixed labels and the best epoch's cluster means
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return Outcome(model, quantizer, best_acc, best_epoch, state.history, resumed)

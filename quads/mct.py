@@ -8,6 +8,14 @@ identity when the quantizer attaches or detaches, so every phase starts a fresh 
 - ``quantize``: weights on k-means codebooks, CE trains the centroids (Eq. 4-5, gamma = 0); the
   phase starts by re-clustering the current float weights, warm-started from the last codebooks.
 
+- ``authors-distill`` and ``authors-quantize``: the authors' recipe (github BASHLab/QUADS,
+  train.py; ``quads.cluster_mean``). Before its first phase the engine runs one k-means per
+  covered weight and snaps every weight to its centroid; the labels are never recomputed.
+  ``authors-distill`` trains float weights on 1e-6 * L1 + CE (``quads.distill.AUTHORS_LOSS``);
+  ``authors-quantize`` trains on CE with a fresh optimizer every epoch, a cosine rate of period
+  ``AUTHORS_COSINE_T_MAX`` steps, and after every step resets each centroid to its cluster's mean
+  and every weight to its centroid. A schedule uses either these kinds or the others, not both.
+
 MCT alternates distill and quantize phases and ends with a final quantization phase whose
 codebooks stay attached (the deployable model). The final phase is ``frozen``: it follows a
 quantization phase without re-clustering, so that phase's cluster assignments are kept, and only
@@ -29,7 +37,13 @@ from quads.train import (
     OptimConfig,
 )
 
-PHASE_KINDS = ("finetune", "distill", "quantize")
+PHASE_KINDS = ("finetune", "distill", "quantize", "authors-distill", "authors-quantize")
+AUTHORS_KINDS = ("authors-distill", "authors-quantize")
+DISTILL_KINDS = ("distill", "authors-distill")  # phases that need a projector and teacher features
+QUANTIZE_KINDS = ("quantize", "authors-quantize")
+# the authors' quantization epochs: CosineAnnealingLR(T_max=3) stepped after every batch, so the
+# rate falls to 0 in 3 steps and is back at its start after 6 (github BASHLab/QUADS, train.py)
+AUTHORS_COSINE_T_MAX = 3
 
 
 @dataclass(frozen=True)
@@ -56,15 +70,35 @@ class Schedule:
     bits: int | None = None  # codebook bits of the quantize phases (None: no quantization)
 
     def __post_init__(self) -> None:
-        quant = any(p.kind == "quantize" for p in self.phases)
+        quant = any(p.kind in QUANTIZE_KINDS for p in self.phases)
         if quant and self.bits is None:
             raise ValueError(f"schedule {self.name!r} quantizes but has no bits")
         if not self.phases:
             raise ValueError(f"schedule {self.name!r} has no phases")
+        authors = {p.kind in AUTHORS_KINDS for p in self.phases}
+        if len(authors) > 1:
+            raise ValueError(
+                f"schedule {self.name!r} mixes the authors' phase kinds ({', '.join(AUTHORS_KINDS)})"
+                " with others; use one family"
+            )
+        if True in authors and self.bits is None:
+            raise ValueError(
+                f"schedule {self.name!r} uses the authors' fixed labels but has no bits"
+            )
 
     @property
     def quantized(self) -> bool:
-        return self.phases[-1].kind == "quantize"
+        return self.phases[-1].kind in QUANTIZE_KINDS
+
+    @property
+    def distills(self) -> bool:
+        """Some phase distills (needs teacher features and a projector)."""
+        return any(p.kind in DISTILL_KINDS for p in self.phases)
+
+    @property
+    def authors(self) -> bool:
+        """The authors' recipe: fixed labels from one k-means before the first phase."""
+        return self.phases[0].kind in AUTHORS_KINDS
 
     @property
     def epochs(self) -> int:
@@ -82,10 +116,12 @@ class Schedule:
 def budget_label(phases: list[dict]) -> str:
     """ "D4 + Q3" from phases as stored in result files (``asdict(Phase)``)."""
     letters = {"finetune": "FT", "distill": "D", "quantize": "Q"}
+    letters |= {"authors-distill": "D", "authors-quantize": "Q"}
     totals: dict[str, int] = {}
     for p in phases:
-        totals[p["kind"]] = totals.get(p["kind"], 0) + int(p["epochs"])
-    return " + ".join(f"{letters[k]}{n}" for k, n in totals.items())
+        letter = letters[p["kind"]]
+        totals[letter] = totals.get(letter, 0) + int(p["epochs"])
+    return " + ".join(f"{k}{n}" for k, n in totals.items())
 
 
 # --- the strategies of Table 2 ----------------------------------------------------------------
@@ -94,6 +130,9 @@ def budget_label(phases: list[dict]) -> str:
 # cosine, while quantizing (github BASHLab/QUADS, train.py).
 DISTILL_OPTIM = OptimConfig("adam", lr_encoder=1e-5, lr_head=1e-3)
 QUANT_OPTIM = OptimConfig("sgd", lr_encoder=0.01, lr_head=0.01, momentum=0.9, cosine=True)
+
+
+AUTHORS_SCHEDULE = "MCT (authors' recipe)"
 
 
 def finetune(epochs: int, optim: OptimConfig = DISTILL_OPTIM) -> Schedule:
@@ -206,6 +245,18 @@ class Budget:
         )
         return Schedule("MCT (float)", phases)
 
+    def authors_mct(self, bits: int) -> Schedule:
+        """The authors' recipe (``authors_mct``) scaled to this budget.
+
+        The authors' 20 epochs are D3 Q3 D6 Q8 (distill 1-3, quantize 4-6, distill 7-12, quantize
+        13-20). Scaled so the equal-budget rule holds: D distillation epochs in all (as every
+        strategy) and Q quantization epochs in all (as QaD and MCT), split in the authors'
+        proportions: D1 = max(1, round(D/3)), D2 = D - D1, Q1 = max(1, round(3Q/11)), Q2 = Q - Q1
+        (D = 9, Q = 11 gives D3 Q3 D6 Q8 exactly; 3Q/11 and D/3 never end in .5). The optimizers
+        are the authors' (Adam 1e-5 / 1e-3, SGD 0.01 momentum 0.9), not the budget's.
+        """
+        return authors_mct(bits, self.distill_epochs, self.quant_epochs)
+
     def mct(self, bits: int) -> Schedule:
         return mct(
             bits,
@@ -218,13 +269,21 @@ class Budget:
         )
 
 
-def authors_mct(bits: int = 8) -> Schedule:
-    """The authors' 20 epochs: distill in epochs 1-3 and 7-12, quantize in all others."""
+def authors_mct(bits: int, distill_epochs: int = 9, quant_epochs: int = 11) -> Schedule:
+    """The authors' recipe: D1 Q1 D2 Q2 with D1 = max(1, round(D/3)), Q1 = max(1, round(3Q/11))
+    (see ``Budget.authors_mct``); the defaults give their 20 epochs, D3 Q3 D6 Q8."""
+    if distill_epochs < 2 or quant_epochs < 2:
+        raise ValueError(
+            f"the authors' recipe needs >= 2 distillation and >= 2 quantization epochs (two of "
+            f"each phase), got distill_epochs={distill_epochs}, quant_epochs={quant_epochs}"
+        )
+    d1 = max(1, round(distill_epochs / 3))
+    q1 = max(1, round(3 * quant_epochs / 11))
     d, q = DISTILL_OPTIM, QUANT_OPTIM
     phases = (
-        Phase("distill", 3, d),
-        Phase("quantize", 3, q),
-        Phase("distill", 6, d),
-        Phase("quantize", 8, q),
+        Phase("authors-distill", d1, d),
+        Phase("authors-quantize", q1, q),
+        Phase("authors-distill", distill_epochs - d1, d),
+        Phase("authors-quantize", quant_epochs - q1, q),
     )
-    return Schedule("MCT (authors)", phases, bits)
+    return Schedule(AUTHORS_SCHEDULE, phases, bits)

@@ -126,11 +126,13 @@ def train_epoch(
     desc: str = "train",
     device: torch.device | str = "cpu",
     precision: str = "fp32",
+    after_step: Callable[[], None] | None = None,
 ) -> float:
     """One pass over ``data`` in the epoch's shuffled order; returns the mean loss.
 
     Batches are sliced on the CPU and moved to ``device``. ``precision`` "bf16" runs the forward
-    pass and loss under bfloat16 autocast (see ``PRECISIONS``)."""
+    pass and loss under bfloat16 autocast (see ``PRECISIONS``). ``after_step`` runs after every
+    optimizer step (e.g. the authors' cluster-mean projection, ``quads.cluster_mean``)."""
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16' here, got {precision!r}")
     device_type = torch.device(device).type
@@ -152,6 +154,8 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
         if scheduler is not None:
             scheduler.step()
         n = batch["labels"].shape[0]

@@ -195,6 +195,22 @@ def test_mct_beats_post_training_quantization_control():
     assert v.status == HELD and "schedules differ: D4 + Q3 vs D4" in v.detail
 
 
+def test_authors_recipe_against_our_mct_at_8_and_4_bits():
+    row = "QUADS (authors' recipe, ours)"
+    for bits in (8, 4):
+        claim = f"The authors' recipe (fixed k-means labels, cluster-mean reset) beats our reading of MCT at {bits} bits"
+        cells = f1(row, bits, 70.0) + f1("QUADS", bits, 50.0)
+        v = find(table1_claims(cells), claim)
+        assert (
+            v.status == HELD and f"authors {bits}-bit 70.00 vs QUADS {bits}-bit 50.00" in v.detail
+        )
+        assert (
+            find(table1_claims(f1(row, bits, 40.0) + f1("QUADS", bits, 50.0)), claim).status
+            == NOT_HELD
+        )
+        assert find(table1_claims(f1("QUADS", bits, 50.0)), claim).status == NOT_MEASURABLE
+
+
 # --- Table 2 ------------------------------------------------------------------------------------
 
 
@@ -257,7 +273,7 @@ def test_mct_16_to_4_drop():
 
 def test_every_claim_is_not_measurable_without_cells_and_render_explains_the_margin():
     verdicts = table1_claims([]) + table2_claims([])
-    assert len(verdicts) == 7 + 7
+    assert len(verdicts) == 9 + 7
     assert all(v.status == NOT_MEASURABLE and v.scope == "" for v in verdicts)
     text = "\n".join(render_claims(table1_claims(baseline_cells())))
     assert "sqrt(noise(a)² + noise(b)²)" in text and "1.96" in text

@@ -66,7 +66,12 @@ def test_schedules_have_the_papers_structure():
     a = authors_mct(8)
     kinds = [p.kind for p in a.phases for _ in range(p.epochs)]
     assert len(kinds) == 20
-    assert [i + 1 for i, k in enumerate(kinds) if k == "distill"] == [1, 2, 3, *range(7, 13)]
+    assert [i + 1 for i, k in enumerate(kinds) if k == "authors-distill"] == [
+        1,
+        2,
+        3,
+        *range(7, 13),
+    ]
     qad = quantization_after_distillation(16, 1, 2, 1)
     assert [p.kind for p in qad.phases] == ["distill", "distill", "quantize"]
     assert not distillation_only(2).quantized

@@ -44,8 +44,13 @@ def test_paper_tables_are_complete():
     assert paper_value("table1", "QUADS", 4, "FSC", "size_mb") == 3.65
     assert paper_value("table1", "CTL", 32, "FSC", "accuracy") is None
     assert paper_value("table2", "QUADS", 16, "SLURP", "f1", "random", "MCT") == 39.78
-    # + our PTQ control rows at 16/8/4 bits on both datasets
-    assert len(table1_experiments()) == 22 + 6 and len(table2_experiments()) == 16
+    # + our PTQ control rows at 16/8/4 bits and the authors' recipe at 8/4 bits, both datasets
+    assert len(table1_experiments()) == 22 + 6 + 4 and len(table2_experiments()) == 16 + 4
+    ours = [e for e in table1_experiments() + table2_experiments() if "authors" in e.strategy]
+    assert all(
+        paper_value(e.table, e.row, e.bits, e.dataset, "f1", e.init, e.strategy) is None
+        for e in ours
+    )
 
 
 def test_result_round_trip_and_atomic_write(tmp_path):

@@ -26,7 +26,7 @@ from benchmark.report.climbing import RULE_TEXT, climbing_kinds
 from benchmark.report.deviations import deviation_lines
 from benchmark.report.strict_json import write_strict_json
 from benchmark.results.identity import precisions
-from benchmark.rows import PTQ_ROW, experiments
+from benchmark.rows import AUTHORS_ROW, AUTHORS_STRATEGY, PTQ_ROW, experiments
 from benchmark.run.reference import (
     AGREES,
     DIFFERS,
@@ -196,6 +196,13 @@ TABLE1_NOTES = (
     "bit rows differ from it only by quantization.",
     f"{PTQ_ROW}: our control, not a row of the paper: the 32-bit QUADS student quantized with "
     "k-means codebooks and no retraining, so the pure quantization error sits beside MCT's.",
+    f"{AUTHORS_ROW}: not a row of the paper: the authors' code (github BASHLab/QUADS, train.py) "
+    "as a strategy of its own: one k-means per weight tensor before training, labels never "
+    "recomputed; distillation epochs on float weights (Adam 1e-5 / 1e-3, 1e-6 · L1 + CE); "
+    "quantization epochs on CE with a fresh SGD (0.01, momentum 0.9, cosine of period 6 steps) "
+    "each epoch, every weight reset to its cluster's mean after every step. Its epochs are the "
+    "authors' D3 Q3 D6 Q8 scaled to the row's budget (same D and Q as MCT: D1 = round(D/3), "
+    "Q1 = round(3Q/11)).",
     "GMACs: fvcore, one utterance at 80 × 3000 log-mel frames (30 s, the paper's setting), eager "
     "attention so the attention matmuls are counted; cross-checked against "
     "torch.utils.flop_counter (within 0.2 %, it skips layer_norm).",
@@ -378,6 +385,11 @@ TABLE2_NOTES = (
     "phases (at least two iterations), then the final quantization phase, in which the cluster "
     "assignments are frozen (no re-clustering) and only the centroids train. All strategies "
     "share their first distillation phase (computed once).",
+    f"{AUTHORS_STRATEGY} (ours, not the paper's rows): the authors' train.py with the same D and "
+    "Q: one k-means before training whose labels are never recomputed, float distillation "
+    "epochs, and quantization epochs that reset every weight to its cluster's mean after each "
+    "SGD step (see Table 1's notes). It does not share the first distillation phase (its "
+    "weights are snapped to the k-means first).",
     "Model size is the paper's formula, #params × bits / 8 / 2^20 for the student "
     "(Whisper-tiny-sized encoder + head); File (MB, measured) is the exported file of a "
     "quantized row (fp16 values at 16 bits, packed indices + codebooks at 4 bits). The paper's "

@@ -243,7 +243,7 @@ def _data_need(dataset: str, profile: Profile, choice, cache: Path, problems: li
 def _distills(exp: Experiment, profile: Profile) -> bool:
     if exp.model in profile.efficiency_only:
         return False
-    return any(p.kind == "distill" for p in schedule_for(exp, profile).phases)
+    return schedule_for(exp, profile).distills
 
 
 def check(

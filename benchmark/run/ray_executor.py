@@ -108,12 +108,15 @@ def _prefix_keys(exp: Experiment, profile: Profile, seed: int) -> tuple[str, str
     if exp.model in profile.efficiency_only:
         return None
     schedule = schedule_for(exp, profile)
-    if not any(p.kind == "distill" for p in schedule.phases):
+    if not schedule.distills:
         return None
     ident = row_identity(exp, profile, exp.dataset, 0, "")
     phases = [asdict(p) for p in schedule.phases]
     bits = schedule.bits if any(p.kind == "quantize" for p in schedule.phases) else None
     first = json.dumps([ident, seed, phases[:1]], sort_keys=True)
+    if schedule.authors:  # its first phase follows a k-means at the schedule's bits
+        bits = schedule.bits
+        first = json.dumps([ident, seed, phases[:1], bits], sort_keys=True)
     return first, json.dumps([ident, seed, phases, bits], sort_keys=True)
 
 

@@ -21,7 +21,7 @@ from benchmark.data.records import sentence_groups
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.profiles import Profile
 from benchmark.results.identity import artefact_path
-from benchmark.rows import Experiment
+from benchmark.rows import AUTHORS_STRATEGY, Experiment
 from benchmark.run.snapshot import save_evaluated
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
@@ -60,6 +60,8 @@ def schedule_for(exp: Experiment, profile: Profile) -> Schedule:
         return b.quantization_after_distillation(exp.bits)
     if exp.strategy == "MCT":
         return b.mct(exp.bits)
+    if exp.strategy == AUTHORS_STRATEGY:
+        return b.authors_mct(exp.bits)
     raise ValueError(f"unknown strategy {exp.strategy!r} for row {exp.row!r}")
 
 
@@ -179,7 +181,7 @@ def fit(
     split; the same recipe for table rows (``train_row``) and learning-rate tuning."""
     corpus = ws.corpus(exp.dataset)
     schedule = schedule_for(exp, profile)
-    distills = any(p.kind == "distill" for p in schedule.phases)
+    distills = schedule.distills
     projector = None
     if distills:
         t = ws.teacher_features(exp.dataset)

@@ -18,7 +18,7 @@ REFERENCE_FRAMES = 300  # the cpu reference's input length (3 s)
 
 
 def _epochs(exp: Experiment, profile) -> int:
-    if exp.model in profile.efficiency_only:
+    if profile.untrained_reason(exp):
         return 0
     return sum(p.epochs for p in schedule_for(exp, profile).phases)
 

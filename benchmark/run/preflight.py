@@ -241,7 +241,7 @@ def _data_need(dataset: str, profile: Profile, choice, cache: Path, problems: li
 
 
 def _distills(exp: Experiment, profile: Profile) -> bool:
-    if exp.model in profile.efficiency_only:
+    if profile.untrained_reason(exp):
         return False
     return schedule_for(exp, profile).distills
 
@@ -270,7 +270,7 @@ def check(
     weights: dict[str, str | None] = {}
     untrained: dict[str, set[str]] = {}  # why -> rows
     for exp in exps:
-        if exp.init != "pretrained" or exp.model in profile.efficiency_only:
+        if exp.init != "pretrained" or profile.untrained_reason(exp):
             continue
         name = get_model_spec(exp.model).pretrained
         if name is None:
@@ -363,7 +363,7 @@ def plan_text(
         )
         groups.setdefault(key, {}).setdefault(exp.dataset, [0, 0])[int(done)] += 1
         parts = []
-        if exp.model in profile.efficiency_only:
+        if profile.untrained_reason(exp):
             parts.append("efficiency only")
         elif exp.init == "pretrained":
             parts.append(f"weights {get_model_spec(exp.model).pretrained or 'none offline'}")

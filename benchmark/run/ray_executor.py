@@ -105,7 +105,7 @@ def _prefix_keys(exp: Experiment, profile: Profile, seed: int) -> tuple[str, str
     """(first-phase key, whole-schedule key) of a distilling run; None for other runs. Stands
     for ``quads.engine``'s prefix-cache key: run identity, phases and seed (the corpus
     fingerprint enters through the dataset)."""
-    if exp.model in profile.efficiency_only:
+    if profile.untrained_reason(exp):
         return None
     schedule = schedule_for(exp, profile)
     if not schedule.distills:

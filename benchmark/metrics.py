@@ -10,9 +10,11 @@ parameters (Whisper's sinusoidal positional table is frozen), "MB" is MiB at the
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -284,6 +286,38 @@ class EnergyMeasurement:
     seconds: float
     mode: str  # how codecarbon measured CPU power, e.g. "intel_rapl" or "cpu_load" (TDP estimate)
     cpu_model: str
+    # share of the machine's CPU time that OTHER processes used during the measurement (0-1);
+    # codecarbon's load x TDP estimate charges it to us; None where /proc/stat is unreadable
+    other_load: float | None = None
+
+
+# other processes' CPU share above which an energy figure is flagged as inflated
+BUSY_MACHINE = 0.10
+
+
+def cpu_times() -> tuple[float, float] | None:
+    """(busy seconds of the whole machine, busy seconds of this process) so far, from
+    /proc/stat (all CPUs: user + nice + system + irq + softirq + steal, in USER_HZ ticks) and
+    ``os.times``; None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(x) for x in fields]
+    busy = sum(ticks[i] for i in (0, 1, 2, 5, 6, 7) if i < len(ticks))  # not idle, iowait
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def other_load(
+    before: tuple[float, float] | None, after: tuple[float, float] | None, wall: float
+) -> float | None:
+    """Share of all cores' time (0-1) used by processes other than this one between two
+    ``cpu_times`` readings ``wall`` seconds apart."""
+    if before is None or after is None or wall <= 0:
+        return None
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    return min(max(others / (wall * (os.cpu_count() or 1)), 0.0), 1.0)
 
 
 def measure_energy(
@@ -308,12 +342,14 @@ def measure_energy(
     )
     tracker.start()
     start = time.perf_counter()
+    times = cpu_times()
     n = 0
     for _ in range(max_batches):
         n += run_batch()
         if time.perf_counter() - start >= min_seconds:
             break
     seconds = time.perf_counter() - start
+    shared = other_load(times, cpu_times(), seconds)
     tracker.stop()
     data = tracker.final_emissions_data
     mode = "unknown"
@@ -328,4 +364,5 @@ def measure_energy(
         seconds=seconds,
         mode=mode,
         cpu_model=data.cpu_model,
+        other_load=shared,
     )

@@ -231,3 +231,30 @@ def test_paired_resamples_draw_the_same_groups_with_all_their_recordings():
         from benchmark.metrics import bootstrap_ci
 
         bootstrap_ci([0, 1, 1], [[0, 1, 0]], groups=[0, 1])
+
+
+def test_other_load_counts_only_other_processes_cpu_time():
+    # machine busy 10 s more, of which 4 s were ours, over 5 s of wall time on N cores
+    import os
+
+    from benchmark.metrics import cpu_times, other_load
+
+    n = os.cpu_count() or 1
+    assert other_load((100.0, 10.0), (110.0, 14.0), 5.0) == pytest.approx(min(6.0 / (5.0 * n), 1))
+    assert other_load((100.0, 10.0), (101.0, 11.0), 5.0) == 0.0  # only us
+    assert other_load(None, (1.0, 1.0), 5.0) is None
+    now = cpu_times()
+    assert now is None or (now[0] >= 0 and now[1] >= 0)
+
+
+def test_a_busy_machine_is_flagged_in_the_energy_note(monkeypatch):
+    """An energy figure measured beside other work says so in its note (the report shows it)."""
+    from benchmark.metrics import BUSY_MACHINE, EnergyMeasurement
+    from benchmark.run import runner
+
+    measured = EnergyMeasurement(1.0, 0.5, 10, 2.0, "cpu_load", "cpu", other_load=0.4)
+    assert measured.other_load > BUSY_MACHINE
+    text = runner.energy_note(measured, 300, 32)
+    assert "other processes used 40 %" in text and "too high" in text
+    idle = EnergyMeasurement(1.0, 0.5, 10, 2.0, "cpu_load", "cpu", other_load=0.01)
+    assert "other processes" not in runner.energy_note(idle, 300, 32)

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmark.data.integrity import exported_model_problem
-from benchmark.metrics import paper_size_mb
+from benchmark.metrics import BUSY_MACHINE, EnergyMeasurement, paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
@@ -128,6 +128,28 @@ def run_config(
     )
 
 
+def energy_note(energy: EnergyMeasurement, n_frames: int, bits: int) -> str:
+    """How an energy cell was measured, and why it may be off (another process sharing the
+    cores; dequantized weights for quantized rows)."""
+    note = (
+        f"codecarbon mode {energy.mode}, {energy.utterances} utterances of {n_frames} frames "
+        "at batch 1"
+    )
+    busy = energy.other_load
+    if busy is not None and busy > BUSY_MACHINE:
+        note += (
+            f"; measured while other processes used {busy * 100:.0f} % of the machine's CPU "
+            "time: codecarbon's load x TDP estimate charges part of their work to this model, "
+            "so the figure is too high (re-run on an idle machine)"
+        )
+    if bits < 32:
+        note += (
+            "; computed with dequantized fp32 weights (the float student's arithmetic), so "
+            "it cannot show the energy saving of low bit widths"
+        )
+    return note
+
+
 def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) -> Result:
     start = time.perf_counter()
     corpus = ws.corpus(exp.dataset)
@@ -149,15 +171,9 @@ def run_experiment(exp: Experiment, profile: Profile, seed: int, ws: Workspace) 
     if eff.energy is not None:
         metrics["energy_j"] = eff.energy.joules_per_utterance
         metrics["energy_cpu_j"] = eff.energy.cpu_joules_per_utterance
-        notes["energy_j"] = (
-            f"codecarbon mode {eff.energy.mode}, {eff.energy.utterances} utterances of "
-            f"{profile.n_frames} frames at batch 1"
-        )
-        if exp.bits < 32:
-            notes["energy_j"] += (
-                "; computed with dequantized fp32 weights (the float student's arithmetic), so "
-                "it cannot show the energy saving of low bit widths"
-            )
+        if eff.energy.other_load is not None:
+            metrics["energy_other_load"] = eff.energy.other_load
+        notes["energy_j"] = energy_note(eff.energy, profile.n_frames, exp.bits)
     else:
         notes["energy_j"] = "not measured: energy measurement disabled in this profile"
     why = profile.untrained_reason(exp)

@@ -19,6 +19,7 @@ from benchmark.metrics import accuracy, macro_f1
 # metrics in percent, [0, 100]; every other stored metric (sizes, params, GMACs, energies,
 # epochs, seconds) is a count or a measure, >= 0
 PERCENT = frozenset({"accuracy", "f1", "valid_accuracy", "valid_f1", "test_f1"})
+SHARES = frozenset({"energy_other_load"})  # fractions in [0, 1]
 # stored metrics were computed by the same functions on the same ids, so they agree to the last
 # bit; the tolerance only allows for a float printed and parsed again
 REL_TOL = 1e-9
@@ -38,6 +39,8 @@ def value_problem(name: str, value: object) -> str | None:
         return f"{name!r} is {value}, outside [0, 100] percent"
     if value < 0:
         return f"{name!r} is {value}, a negative value"
+    if name in SHARES and value > 1:
+        return f"{name!r} is {value}, a share above 1"
     return None
 
 

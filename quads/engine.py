@@ -104,8 +104,13 @@ def run_schedule(
     log: Callable[[str], None] = tqdm.write,
     device: torch.device | str = "cpu",
     precision: str = "fp32",
+    stop_when: Callable[[list[dict[str, float]]], bool] | None = None,
 ) -> Outcome:
     """Run (or resume) ``schedule`` on ``model`` and return the best-on-valid final-phase model.
+
+    ``stop_when(history)``, asked after every epoch of the final phase, ends the run early
+    (early stopping: ``benchmark.run.plateau``); an early-stopped phase is not stored in the
+    prefix cache, since it is not the phase its key names.
 
     ``precision`` ("fp32" | "bf16") is the arithmetic of training steps; it belongs in
     ``identity`` too, since it changes what is trained.
@@ -250,6 +255,10 @@ def run_schedule(
                 snap["optimizer"] = optimizer.state_dict()
                 snap["scheduler"] = scheduler.state_dict() if scheduler is not None else None
                 _save(checkpoint, snap, "checkpoint")
+            if last and stop_when is not None and stop_when(state.history):
+                break
+        if state.epoch < phase.epochs:  # stopped early: the run ends here
+            break
         saved = None
         epoch_offset += phase.epochs
         state.phase += 1

@@ -325,3 +325,29 @@ def test_the_final_phase_keeps_assignments_and_trains_only_centroids():
             assert not torch.equal(sa[key], sb[key]), key
         elif sa[key].is_floating_point():
             assert torch.equal(sa[key], sb[key]), key
+
+
+def test_stop_when_ends_the_final_phase_early_and_keeps_it_out_of_the_prefix_cache(tmp_path):
+    schedule = distillation_only(6)
+    asked = []
+
+    def after_three(history):
+        asked.append(len(history))
+        return len(history) == 3
+
+    out = run_schedule(
+        _student(),
+        schedule,
+        _data(12, 1),
+        _data(6, 2),
+        seed=0,
+        batch_size=4,
+        projector=_projector(),
+        prefix_cache=tmp_path / "prefix",
+        identity="t",
+        log=lambda s: None,
+        stop_when=after_three,
+    )
+    assert [h["epoch"] for h in out.history] == [1, 2, 3] and asked == [1, 2, 3]
+    assert 1 <= out.best_epoch <= 3
+    assert not list((tmp_path / "prefix").glob("*.pt"))  # not the 6-epoch phase its key names

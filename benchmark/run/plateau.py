@@ -1,8 +1,8 @@
 """Choose a training budget from data: the epoch at which the float student stops improving.
 
 `quads-bench plateau --profile converged --datasets FSC SLURP` trains the pretrained float QUADS
-student by distillation (the profile's distillation optimizer) for ``cap`` epochs per corpus,
-seed 0, and finds its plateau on the VALIDATION split (test data is never read)::
+student by distillation (the profile's distillation optimizer, one phase), seed 0, until its
+plateau on the VALIDATION split is found (test data is never read) or ``cap`` epochs pass::
 
     best(e)   = max(valid accuracy of epochs 1..e)
     plateau   = the first epoch e after which ``patience`` more epochs never beat best(e) by more
@@ -31,6 +31,7 @@ from benchmark.rows import Experiment
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model
 from benchmark.run.workspace import Workspace
+from quads.mct import distillation_only
 
 CAP = 40  # epochs at most (issue 23: "a cap of about 40")
 PATIENCE = 5  # epochs without a gain beyond the noise
@@ -66,26 +67,30 @@ def find_plateaus(
 ) -> tuple[Path, Path]:
     if cap < patience + 1:
         raise ValueError(f"--cap {cap} leaves no room for --patience {patience}")
-    budget = dataclasses.replace(profile.budget, distill_epochs=cap, mct_iterations=2)
-    if cap % 2:
-        raise ValueError(f"--cap must be even (two distillation phases), got {cap}")
-    long = dataclasses.replace(profile, budget=budget)
+    schedule = distillation_only(cap, 0, profile.budget.distill_optim)
     rows: dict[str, dict[str, object]] = {}
     for ds in datasets:
         start = time.perf_counter()
         exp = Experiment("plateau", "QUADS", ds, "whisper-tiny", 32, "pretrained", "Distillation")
-        model, _ = initial_model(exp, long, seed, len(ws.corpus(ds).intents))
+        model, _ = initial_model(exp, profile, seed, len(ws.corpus(ds).intents))
+        n_valid = len(ws.features(ds, "valid").labels)
+
+        def reached(history: list[dict], n_valid: int = n_valid) -> bool:
+            curve = [float(h["valid_accuracy"]) for h in history]
+            return plateau_epoch(curve, n_valid, patience) is not None
+
         out, _ = fit(
             exp,
-            long,
+            profile,
             seed,
             ws,
             model,
-            prefix_cache=ws.cache / "runs" / "prefix" / profile.name,
+            prefix_cache=None,
             desc=f"plateau {ds}",
+            schedule=schedule,
+            stop_when=reached,
         )
         curve = [float(h["valid_accuracy"]) for h in out.history]
-        n_valid = len(ws.features(ds, "valid").labels)
         found = plateau_epoch(curve, n_valid, patience)
         rows[ds] = {
             "curve": curve,
@@ -121,8 +126,8 @@ def plateau_lines(payload: dict) -> list[str]:
     lines = [
         f"# Budget from data: where the float student plateaus (profile `{payload['profile']}`)",
         "",
-        f"The pretrained float QUADS student trained by distillation for {payload['cap']} epochs "
-        f"(seed {payload['seed']}, validation split only). Plateau: the first epoch after which "
+        "The pretrained float QUADS student trained by distillation until its plateau, at most "
+        f"{payload['cap']} epochs (seed {payload['seed']}, validation split only). Plateau: the first epoch after which "
         f"{payload['patience']} more epochs never beat the best so far by more than the "
         "validation noise (binomial standard error, at least 1 point). Distillation epochs: the "
         f"plateau rounded up to a multiple of the {payload['mct_iterations']} MCT iterations.",

@@ -173,14 +173,16 @@ def fit(
     ws: Workspace,
     model: nn.Module,
     *,
-    prefix_cache: Path,
+    prefix_cache: Path | None,
     checkpoint: Path | None = None,
     desc: str = "",
+    schedule: Schedule | None = None,
+    stop_when=None,
 ) -> tuple[Outcome, Schedule]:
     """Train ``model`` on the row's schedule (``schedule_for``), selecting on the validation
     split; the same recipe for table rows (``train_row``) and learning-rate tuning."""
     corpus = ws.corpus(exp.dataset)
-    schedule = schedule_for(exp, profile)
+    schedule = schedule or schedule_for(exp, profile)
     distills = schedule.distills
     projector = None
     if distills:
@@ -203,6 +205,7 @@ def fit(
         desc=desc,
         device=ws.device,
         precision=ws.precision,
+        stop_when=stop_when,
     )
     return outcome, schedule
 

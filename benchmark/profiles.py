@@ -58,12 +58,21 @@ class Profile:
     # trains on ``budget``. ``for_dataset`` resolves them, so a result's configuration holds the
     # one budget its row trained with
     budgets: dict[str, Budget] = field(default_factory=dict)
+    # per-dataset fine-tuning epochs of the baselines (else ``finetune_epochs``)
+    dataset_finetune_epochs: dict[str, int] = field(default_factory=dict)
 
     def for_dataset(self, dataset: str) -> Profile:
-        """The profile as ``dataset``'s rows run it: its own budget in place of ``budget``."""
-        if not self.budgets:
+        """The profile as ``dataset``'s rows run it: its own budget and fine-tuning epochs in
+        place of ``budget`` and ``finetune_epochs``."""
+        if not self.budgets and not self.dataset_finetune_epochs:
             return self
-        return dataclasses.replace(self, budget=self.budgets.get(dataset, self.budget), budgets={})
+        return dataclasses.replace(
+            self,
+            budget=self.budgets.get(dataset, self.budget),
+            finetune_epochs=self.dataset_finetune_epochs.get(dataset, self.finetune_epochs),
+            budgets={},
+            dataset_finetune_epochs={},
+        )
 
     def untrained_reason(self, exp: Experiment) -> str | None:
         """Why ``exp`` is measured for efficiency only in this profile; None: it is trained."""

@@ -80,3 +80,25 @@ def test_bad_choices_are_refused():
     with pytest.raises(ValueError, match="unknown corpora"):
         DataChoice(roots={"atis": "/x"})
     assert dataclasses.is_dataclass(DataChoice) and DataChoice.__dataclass_params__.frozen
+
+
+def test_per_dataset_budgets_resolve_into_the_configuration_of_each_row():
+    """A profile with per-dataset budgets records, per row, only the budget it trained with; a
+    profile without them keeps its configuration as before (older result files stay valid)."""
+    import dataclasses
+
+    from benchmark.profiles import get_profile
+    from benchmark.rows import table1_experiments
+    from benchmark.run.recipe import schedule_for
+
+    cpu = get_profile("cpu")
+    fsc_budget = dataclasses.replace(cpu.budget, distill_epochs=6, mct_iterations=3)
+    per = dataclasses.replace(cpu, budgets={"FSC": fsc_budget}, dataset_finetune_epochs={"FSC": 7})
+    choice = DataChoice()
+    fsc, slurp = choice.profile_for(per, "FSC"), choice.profile_for(per, "SLURP")
+    assert fsc.budget == fsc_budget and fsc.finetune_epochs == 7 and not fsc.budgets
+    assert slurp.budget == cpu.budget and slurp.finetune_epochs == cpu.finetune_epochs
+    q4 = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))
+    assert schedule_for(q4, fsc).epochs_of("distill") == 6
+    plain = experiment_config(q4, choice.profile_for(cpu, "FSC"), "f" * 16, 31, "fp32")
+    assert "budgets" not in plain["profile"] and "dataset_finetune_epochs" not in plain["profile"]

@@ -97,7 +97,8 @@ def experiment_config(
         settings.pop(key)
     # "auto" resolved: a bf16-trained result is not reused on a machine that would train in fp32
     settings["precision"] = precision
-    for optional in ("synthetic", "budgets"):  # empty: absent, so older results stay valid
+    # empty: absent, so older results stay valid
+    for optional in ("synthetic", "budgets", "dataset_finetune_epochs"):
         if not settings[optional]:
             settings.pop(optional)
     trained = profile.untrained_reason(exp) is None

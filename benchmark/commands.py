@@ -50,8 +50,8 @@ def _announce(md: Path, js: Path, show: bool, detail: str = "") -> int:
 def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
     from benchmark.report.tables import write_report
-    from benchmark.run.reference import REFERENCE_DIR
-    from benchmark.run.results import scan_results
+    from benchmark.results.files import scan_results
+    from benchmark.results.reference import REFERENCE_DIR
 
     profile = get_profile(args.profile)
     if args.table == FRONTIER:
@@ -71,8 +71,8 @@ def _reference_only(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.run.ray_executor import RayOptions
-    from benchmark.run.reference import REFERENCE_DIR
     from benchmark.run.runner import RunOptions, run_table
 
     if args.reference_only:
@@ -140,8 +140,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_plateau(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.run.plateau import find_plateaus
-    from benchmark.run.reference import REFERENCE_DIR
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
@@ -158,8 +158,8 @@ def cmd_plateau(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
-    from benchmark.run.reference import REFERENCE_DIR, is_inside
-    from benchmark.run.results import read_results, scan_results
+    from benchmark.results.files import read_results, scan_results
+    from benchmark.results.reference import REFERENCE_DIR, is_inside
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
@@ -186,8 +186,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Inference-only noise-robustness sweep of the trained Table 1 rows (ours)."""
     from benchmark.data.corruptions import CONDITIONS
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.robustness.run import RobustnessOptions, run_robustness
-    from benchmark.run.reference import REFERENCE_DIR
 
     profile = get_profile(args.profile)
     options = RobustnessOptions(
@@ -210,7 +210,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from baselines.registry import MODELS
     from baselines.weights import available_offline
-    from benchmark.run.results import read_results
+    from benchmark.results.files import read_results
 
     profile = get_profile(args.profile)
     offline = available_offline()

@@ -11,20 +11,20 @@ from helpers import TINY_FSC
 from benchmark.profiles import Profile
 from benchmark.report.cells import Cell
 from benchmark.report.tables import write_report
-from benchmark.rows import table1_experiments
-from benchmark.run.reference import (
+from benchmark.results.files import Result, read_results, result_path, write_result
+from benchmark.results.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
     agreement,
     check_out_dir,
-    estimate,
 )
-from benchmark.run.results import Result, read_results, result_path, write_result
+from benchmark.rows import table1_experiments
+from benchmark.run.reference import estimate
 
 
 def test_the_reference_folder_is_the_repositorys():
-    from benchmark.run.reference import REFERENCE_DIR
+    from benchmark.results.reference import REFERENCE_DIR
 
     repo = Path(__file__).resolve().parent.parent
     assert repo / "reports" / "reference" == REFERENCE_DIR

@@ -8,8 +8,8 @@ import pytest
 from helpers import run_forked
 
 from benchmark.cli import main
+from benchmark.results.files import Result, write_result
 from benchmark.rows import table1_experiments
-from benchmark.run.results import Result, write_result
 
 
 def _result() -> Result:

@@ -254,9 +254,9 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
 
 
 def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
+    from benchmark.results.files import Result, result_path, write_result
     from benchmark.results.identity import artefact_path
     from benchmark.robustness.sweep import is_claim_row, plan, priority
-    from benchmark.run.results import Result, result_path, write_result
 
     profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
     cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"

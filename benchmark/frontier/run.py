@@ -9,8 +9,8 @@ from pathlib import Path
 from benchmark.frontier.report import write_frontier_report
 from benchmark.frontier.study import read_records, run_study
 from benchmark.profiles import Profile
+from benchmark.results.files import Result, scan_results
 from benchmark.rows import FRONTIER
-from benchmark.run.results import Result, scan_results
 
 
 def _table1(results_dir: Path, profile: str, log: Callable[[str], None]) -> list[Result]:

@@ -24,11 +24,11 @@ from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
 from benchmark.results.identity import artefact_path
+from benchmark.results.stored_values import predictions_problem, value_problem
 from benchmark.rows import Experiment, experiments
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import NOT_STORED
 from benchmark.run.snapshot import load_evaluated
-from benchmark.run.stored_values import predictions_problem, value_problem
 from benchmark.run.workspace import Workspace
 from quads.mixed import tensor_costs
 from quads.quantize import QuantConfig

@@ -16,23 +16,7 @@ from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.tables import write_report
-from benchmark.results.identity import config_differences, differs_only_in_code
-from benchmark.rows import FRONTIER, Experiment, experiments
-from benchmark.run import preflight
-from benchmark.run.data_choice import DataChoice
-from benchmark.run.efficiency import measure_efficiency
-from benchmark.run.provenance import provenance
-from benchmark.run.ray_executor import RayOptions
-from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
-from benchmark.run.reference import (
-    REFERENCE_DIR,
-    calibrate,
-    check_out_dir,
-    estimate,
-    read_calibration,
-    write_calibration,
-)
-from benchmark.run.results import (
+from benchmark.results.files import (
     Result,
     read_for_reuse,
     read_result,
@@ -40,6 +24,16 @@ from benchmark.run.results import (
     scan_results,
     write_result,
 )
+from benchmark.results.identity import config_differences, differs_only_in_code
+from benchmark.results.reference import REFERENCE_DIR, check_out_dir
+from benchmark.rows import FRONTIER, Experiment, experiments
+from benchmark.run import preflight
+from benchmark.run.data_choice import DataChoice
+from benchmark.run.efficiency import measure_efficiency
+from benchmark.run.provenance import provenance
+from benchmark.run.ray_executor import RayOptions
+from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
+from benchmark.run.reference import calibrate, estimate, read_calibration, write_calibration
 from benchmark.run.workspace import Workspace
 
 
@@ -307,7 +301,7 @@ def run_table(
     """Run (or resume) every selected row of ``table`` and write its report.
 
     Before training, prints what will run and an estimate of how long it takes here; a user's
-    report shows the committed reference beside each cell (``benchmark.run.reference``)."""
+    report shows the committed reference beside each cell (``benchmark.results.reference``)."""
     profile = options.profile
     if options.executor not in EXECUTORS:
         raise ValueError(f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}")

@@ -2,7 +2,7 @@
 range, accuracy and macro F1 re-derived from the stored predictions, every value finite and in
 its range.
 
-One set of checks for the table result files (``result_schema``), the robustness result files
+One set of checks for the table result files (``schema``), the robustness result files
 (``benchmark.robustness.results``) and the frontier study records (``benchmark.frontier.study``).
 Each function returns the first problem as a short phrase (None: no problem); the caller adds the
 file's name and the fix. A checksum only shows that nobody edited a file without redoing it (any

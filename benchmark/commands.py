@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.arguments import check_device, check_ray, check_seeds
 from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
 from benchmark.rows import FRONTIER, TABLES, experiments
+
+if TYPE_CHECKING:
+    from benchmark.run.runner import RunOptions, TableRun
 
 
 def default_out_dir(profile: str) -> Path:
@@ -70,10 +75,41 @@ def _reference_only(args: argparse.Namespace) -> int:
     return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
+def render_run(ran: TableRun, log: Callable[[str], None] = print) -> tuple[Path, Path]:
+    """The report of what ``runner.run_table`` ran (``TableRun``): the frontier's study and
+    report (``frontier.run.finish_frontier``), else the table's report beside the reference."""
+    options = ran.options
+    if ran.table == FRONTIER:
+        from benchmark.frontier.run import finish_frontier
+
+        return finish_frontier(
+            list(ran.results), options.profile, ran.workspace, options, ran.seeds, log
+        )
+    from benchmark.report.tables import write_report
+
+    return write_report(
+        ran.table,
+        list(ran.results),
+        options.profile.name,
+        options.out_dir,
+        reference=list(ran.reference),
+        excluded=list(ran.excluded),
+    )
+
+
+def run_and_render(
+    table: str, options: RunOptions, log: Callable[[str], None] = print
+) -> tuple[Path, Path]:
+    """Run (or resume) the selected rows of ``table``, then render: the report's paths."""
+    from benchmark.run.runner import run_table
+
+    return render_run(run_table(table, options, log), log)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.results.reference import REFERENCE_DIR
     from benchmark.run.ray_executor import RayOptions
-    from benchmark.run.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions
 
     if args.reference_only:
         return _reference_only(args)
@@ -125,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         text, code = dry_run(args.table, options)
         print(text)
         return code
-    md, js = run_table(args.table, options)
+    md, js = run_and_render(args.table, options)
     return _announce(md, js, args.print)
 
 

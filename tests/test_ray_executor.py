@@ -29,10 +29,11 @@ from tiny_whisper import KILL_ONCE_ENV, use_tiny_models, write_library  # noqa: 
 
 import benchmark.run.runner as runner  # noqa: E402
 from baselines.weights import ENV_DIR  # noqa: E402
+from benchmark.commands import run_and_render  # noqa: E402
 from benchmark.profiles import PROFILES  # noqa: E402
 from benchmark.rows import experiments  # noqa: E402
 from benchmark.run.ray_executor import RayOptions  # noqa: E402
-from benchmark.run.runner import RunOptions, run_table  # noqa: E402
+from benchmark.run.runner import RunOptions  # noqa: E402
 
 PROFILE = dataclasses.replace(
     PROFILES["smoke"],
@@ -74,7 +75,7 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
             datasets=("FSC",),
             cache_dir=tmp_path / "cache-local",
         )
-        run_table("table1", options)
+        run_and_render("table1", options)
     finally:
         torch.set_num_threads(threads)
     killed = tmp_path / "killed"
@@ -82,7 +83,7 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
     (tmp_path / "cache-ray").mkdir()
     (tmp_path / "cache-ray" / "corpora").symlink_to(tmp_path / "cache-local" / "corpora")
     lines: list[str] = []
-    md, _ = run_table(
+    md, _ = run_and_render(
         "table1",
         dataclasses.replace(
             options,

@@ -122,8 +122,9 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc_corpora):
     import benchmark.run.runner as runner
+    from benchmark.commands import run_and_render
     from benchmark.run.efficiency import Efficiency
-    from benchmark.run.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions
 
     # what is checked is where files go, not the numbers: skip the machine-speed calibration (a
     # few training steps) and the efficiency measurement (fvcore on a 30 s Whisper tiny)
@@ -161,14 +162,16 @@ def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc
         datasets=("FSC",),
         reference_dir=reference,
     )
-    md, _ = run_table("table1", options, log=lines.append)
+    md, _ = run_and_render("table1", options, log=lines.append)
     assert _digest(reference) == before
     assert md == tmp_path / "reports" / "table1.md"
     assert any("estimate here" in line for line in lines), lines
     assert len(read_results(tmp_path / "reports" / "results", "ref-test", "table1")) == 4
     assert "## Agreement with the reference" in md.read_text()
     with pytest.raises(ValueError, match="committed reference"):
-        run_table("table1", RunOptions(profile=profile, out_dir=reference, reference_dir=reference))
+        run_and_render(
+            "table1", RunOptions(profile=profile, out_dir=reference, reference_dir=reference)
+        )
 
 
 def test_the_progress_bar_never_counts_past_its_total(capsys):

@@ -1,6 +1,6 @@
 """A real interruption: SIGKILL a run mid-row, restart it, compare with an uninterrupted run.
 
-The run is the harness itself (``run_table``) on the session's tiny generated corpus. The killed
+The run is the harness itself (``run_and_render``) on the session's tiny generated corpus. The killed
 run and its restart run in forked child processes (``helpers.run_forked``: separate processes
 that need not import torch again) with their own cache folder; the uninterrupted reference runs
 afterwards in this process with another cache folder. So the runs share nothing but the code and
@@ -34,6 +34,7 @@ import quads.engine
 from baselines.registry import MODELS, ModelSpec
 from baselines.weights import ENV_DIR
 from baselines.whisper import WhisperClassifier
+from benchmark.commands import run_and_render
 from benchmark.data.cache import CACHE_ENV
 from benchmark.profiles import Profile
 from benchmark.rows import experiments
@@ -77,7 +78,7 @@ def run(out: Path, cache: Path, log=print) -> None:
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=ROWS, datasets=("FSC",), cache_dir=cache
     )
-    runner.run_table("table1", options, log=log)
+    run_and_render("table1", options, log=log)
 
 
 def _run_in_child(out: Path, cache: Path, kill: bool) -> None:

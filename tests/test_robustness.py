@@ -14,6 +14,7 @@ from tiny_whisper import write_library
 import benchmark.run.runner as runner
 from baselines.registry import MODELS
 from baselines.weights import ENV_DIR
+from benchmark.commands import run_and_render
 from benchmark.data.corrupted_features import corrupted_path, load_corrupted
 from benchmark.data.corruptions import CONDITIONS
 from benchmark.metrics import accuracy, macro_f1
@@ -166,7 +167,7 @@ def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_tor
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
     )
-    runner.run_table("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+    run_and_render("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
 
     def sweep(conditions=CONDS):
         lines: list[str] = []

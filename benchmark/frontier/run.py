@@ -1,4 +1,5 @@
-"""The frontier after its rows ran (``runner.run_table("frontier")``): the study of each
+"""The frontier after its rows ran (``runner.run_table("frontier")``, then ``commands.render_run``): the
+study of each
 (dataset, seed), then the report; ``report_frontier`` renders from existing files only."""
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Run table rows, persist one result file per run, resume where a previous run stopped."""
+"""Run table rows, persist one result file per run, resume where a previous run stopped.
+
+``run_table`` returns what it ran (``TableRun``); rendering the report (``benchmark.report``) or
+a study's finishing step (``benchmark.frontier``) is the caller's (``benchmark.commands``)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from benchmark.data.integrity import exported_model_problem
 from benchmark.metrics import paper_size_mb
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
-from benchmark.report.tables import write_report
 from benchmark.results.files import (
     Result,
     read_for_reuse,
@@ -295,13 +297,26 @@ def _run_locally(todo: list, profile: Profile, choice: DataChoice, ws: Workspace
         yield i, run_experiment(exp, choice.profile_for(profile, exp.dataset), seed, ws)
 
 
-def run_table(
-    table: str, options: RunOptions, log: Callable[[str], None] = print
-) -> tuple[Path, Path]:
-    """Run (or resume) every selected row of ``table`` and write its report.
+@dataclass(frozen=True)
+class TableRun:
+    """What ``run_table`` ran: everything the report or a study's finishing step reads."""
 
-    Before training, prints what will run and an estimate of how long it takes here; a user's
-    report shows the committed reference beside each cell (``benchmark.results.reference``)."""
+    table: str
+    options: RunOptions
+    results: tuple[Result, ...]  # the valid result files of the table, after the runs
+    excluded: tuple[str, ...]  # one line per result file left out of the report, with why
+    # the committed reference's results to compare with (empty: none, or this is the reference)
+    reference: tuple[Result, ...]
+    workspace: Workspace  # the data the runs shared (a study after the rows reuses it)
+    seeds: tuple[int, ...]  # the seeds asked for (the profile's when none were)
+
+
+def run_table(table: str, options: RunOptions, log: Callable[[str], None] = print) -> TableRun:
+    """Run (or resume) every selected row of ``table``; what it ran, for the report.
+
+    Before training, prints what will run and an estimate of how long it takes here; the report
+    shows the committed reference beside each cell (``benchmark.results.reference``), from
+    ``TableRun.reference``."""
     profile = options.profile
     if options.executor not in EXECUTORS:
         raise ValueError(f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}")
@@ -382,16 +397,12 @@ def run_table(
     scan = scan_results(options.results_dir, profile.name, table)
     for line in scan.excluded:
         log(f"excluded from the report: {line}")
-    if table == FRONTIER:
-        from benchmark.frontier.run import finish_frontier
-
-        seeds = options.seeds or profile.seeds
-        return finish_frontier(scan.results, profile, ws, options, seeds, log)
-    return write_report(
-        table,
-        scan.results,
-        profile.name,
-        options.out_dir,
-        reference=reference,
-        excluded=scan.excluded,
+    return TableRun(
+        table=table,
+        options=options,
+        results=tuple(scan.results),
+        excluded=tuple(scan.excluded),
+        reference=tuple(reference),
+        workspace=ws,
+        seeds=tuple(options.seeds or profile.seeds),
     )

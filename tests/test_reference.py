@@ -121,6 +121,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc_corpora):
+    import benchmark.run.experiment as experiment
     import benchmark.run.runner as runner
     from benchmark.commands import run_and_render
     from benchmark.run.efficiency import Efficiency
@@ -129,7 +130,9 @@ def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc
     # what is checked is where files go, not the numbers: skip the machine-speed calibration (a
     # few training steps) and the efficiency measurement (fvcore on a 30 s Whisper tiny)
     monkeypatch.setattr(runner, "calibrate", lambda: 1.0)
-    monkeypatch.setattr(runner, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None))
+    monkeypatch.setattr(
+        experiment, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None)
+    )
 
     profile = Profile(
         "ref-test",

@@ -29,6 +29,7 @@ import pytest
 from helpers import TINY_FSC, run_forked
 from tiny_whisper import DIMS, write_library
 
+import benchmark.run.experiment as experiment
 import benchmark.run.runner as runner
 import quads.engine
 from baselines.registry import MODELS, ModelSpec
@@ -69,7 +70,7 @@ def tiny_models(monkeypatch) -> None:
         runner, "experiments", lambda table: tuple(e for e in experiments(table) if e.bits == BITS)
     )
     monkeypatch.setattr(
-        runner, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)
+        experiment, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)
     )
     monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
 

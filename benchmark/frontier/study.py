@@ -85,7 +85,7 @@ def float_row(dataset: str) -> Experiment:
 def snapshot_path(ws: Workspace, profile: Profile, dataset: str, seed: int) -> Path:
     """The float student's snapshot as a Table 1 run with this workspace's configuration (run
     identity: ``benchmark.results.identity``) names it."""
-    from benchmark.run.runner import run_config
+    from benchmark.run.experiment import run_config
 
     exp = float_row(dataset)
     config = run_config(exp, profile, ws.choice, ws)

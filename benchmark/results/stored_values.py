@@ -56,7 +56,7 @@ def class_ids_problem(name: str, ids: object, num_classes: int | None) -> str | 
 
 
 def config_num_classes(config: Mapping[str, object]) -> object:
-    """The class count a result's run configuration (``runner.experiment_config``) records:
+    """The class count a result's run configuration (``benchmark.run.experiment.experiment_config``) records:
     "num_classes", else its identity's "classes" (None: neither)."""
     identity = config.get("identity")
     return config.get(

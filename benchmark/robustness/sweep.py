@@ -41,8 +41,8 @@ from benchmark.robustness.results import (
 )
 from benchmark.rows import Experiment, table1_experiments
 from benchmark.run.data_choice import DataChoice
+from benchmark.run.experiment import run_config
 from benchmark.run.provenance import provenance
-from benchmark.run.runner import run_config
 from benchmark.run.snapshot import load_evaluated
 from benchmark.run.workspace import Workspace
 from quads.train import TensorData, predict

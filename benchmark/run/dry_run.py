@@ -74,7 +74,8 @@ def estimate_text(todo: list, profile, table: str, ran_on: dict[str, str], data)
 def dry_run(table: str, options) -> tuple[str, int]:
     """The plan as text, and the exit code: 0, or 2 when preflight found problems."""
     from benchmark.results.files import result_path
-    from benchmark.run.runner import _is_current, config_conflicts, run_config, select
+    from benchmark.run.experiment import run_config
+    from benchmark.run.runner import _is_current, config_conflicts, select
     from benchmark.run.workspace import Workspace
 
     profile, choice = options.profile, options.choice

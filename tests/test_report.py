@@ -115,7 +115,7 @@ def test_unknown_names_list_the_valid_choices():
         select("table1", ["Whisper (huge)"], ["FSC"])
     with pytest.raises(ValueError, match="known: SLURP, FSC"):
         select("table1", None, ["ATIS"])
-    with pytest.raises(ValueError, match="known: smoke, cpu, paper"):
+    with pytest.raises(ValueError, match="known: smoke, cpu, converged, paper"):
         get_profile("gpu")
 
 

@@ -263,10 +263,10 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"
     exps = {(e.row, e.bits): e for e in table1_experiments() if e.dataset == "FSC"}
     q4, large = exps[("QUADS", 4)], exps[("Whisper (large)", 32)]
-    config = {"identity": {"precision": "fp32"}}
+    config = {"identity": {"precision": "fp32"}, "num_classes": 2}
 
     def trained(exp, seed):
-        metrics = {"accuracy": 50.0, "f1": 40.0}
+        metrics = {"accuracy": 50.0, "f1": 100 / 3}  # those of the predictions below
         preds = {"truth": [0, 1], "pred": [0, 0]}
         r = Result(exp, profile.name, seed, "synthetic-fsc", metrics, config=config)
         write_result(result_path(table1, exp, profile.name, seed), replace(r, predictions=preds))

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.arguments import check_device, check_ray, check_seeds
 from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
 from benchmark.rows import FRONTIER, TABLES, experiments
+
+if TYPE_CHECKING:
+    from benchmark.run.runner import RunOptions, TableRun
 
 
 def default_out_dir(profile: str) -> Path:
@@ -50,8 +55,8 @@ def _announce(md: Path, js: Path, show: bool, detail: str = "") -> int:
 def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
     from benchmark.report.tables import write_report
-    from benchmark.run.reference import REFERENCE_DIR
-    from benchmark.run.results import scan_results
+    from benchmark.results.files import scan_results
+    from benchmark.results.reference import REFERENCE_DIR
 
     profile = get_profile(args.profile)
     if args.table == FRONTIER:
@@ -70,10 +75,41 @@ def _reference_only(args: argparse.Namespace) -> int:
     return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
+def render_run(ran: TableRun, log: Callable[[str], None] = print) -> tuple[Path, Path]:
+    """The report of what ``runner.run_table`` ran (``TableRun``): the frontier's study and
+    report (``frontier.run.finish_frontier``), else the table's report beside the reference."""
+    options = ran.options
+    if ran.table == FRONTIER:
+        from benchmark.frontier.run import finish_frontier
+
+        return finish_frontier(
+            list(ran.results), options.profile, ran.workspace, options, ran.seeds, log
+        )
+    from benchmark.report.tables import write_report
+
+    return write_report(
+        ran.table,
+        list(ran.results),
+        options.profile.name,
+        options.out_dir,
+        reference=list(ran.reference),
+        excluded=list(ran.excluded),
+    )
+
+
+def run_and_render(
+    table: str, options: RunOptions, log: Callable[[str], None] = print
+) -> tuple[Path, Path]:
+    """Run (or resume) the selected rows of ``table``, then render: the report's paths."""
+    from benchmark.run.runner import run_table
+
+    return render_run(run_table(table, options, log), log)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.run.ray_executor import RayOptions
-    from benchmark.run.reference import REFERENCE_DIR
-    from benchmark.run.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions
 
     if args.reference_only:
         return _reference_only(args)
@@ -125,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         text, code = dry_run(args.table, options)
         print(text)
         return code
-    md, js = run_table(args.table, options)
+    md, js = run_and_render(args.table, options)
     return _announce(md, js, args.print)
 
 
@@ -140,8 +176,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_plateau(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.run.plateau import find_plateaus
-    from benchmark.run.reference import REFERENCE_DIR
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
@@ -158,8 +194,8 @@ def cmd_plateau(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
-    from benchmark.run.reference import REFERENCE_DIR, is_inside
-    from benchmark.run.results import read_results, scan_results
+    from benchmark.results.files import read_results, scan_results
+    from benchmark.results.reference import REFERENCE_DIR, is_inside
 
     profile = get_profile(args.profile)
     out = args.out or default_out_dir(profile.name)
@@ -186,8 +222,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Inference-only noise-robustness sweep of the trained Table 1 rows (ours)."""
     from benchmark.data.corruptions import CONDITIONS
+    from benchmark.results.reference import REFERENCE_DIR
     from benchmark.robustness.run import RobustnessOptions, run_robustness
-    from benchmark.run.reference import REFERENCE_DIR
 
     profile = get_profile(args.profile)
     options = RobustnessOptions(
@@ -210,7 +246,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from baselines.registry import MODELS
     from baselines.weights import available_offline
-    from benchmark.run.results import read_results
+    from benchmark.results.files import read_results
 
     profile = get_profile(args.profile)
     offline = available_offline()

@@ -37,3 +37,29 @@ def no_figure(monkeypatch):
     tests that do not read them; test_report.py and test_climbing.py check the figures."""
     monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
     monkeypatch.setattr("benchmark.report.curves.write_curves", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
+def tiny_training(monkeypatch):
+    """The set-up of the tests that train table rows end to end on tiny random-weight Whisper
+    encoders (tests/test_real_layout.py, tests/test_ray_executor.py): ``setup(library, bits,
+    offline)`` points ``$QUADS_WHISPER_DIR`` at ``library`` (``tiny_whisper.write_library``), with
+    ``offline`` sets ``HF_HUB_OFFLINE`` (no hub probe), swaps the registry's Whisper models for the
+    tiny ones (``tiny_whisper.use_tiny_models``) and keeps only the rows of ``bits``. Undone after
+    the test."""
+    from tiny_whisper import use_tiny_models
+
+    import benchmark.run.runner as runner
+    from baselines.weights import ENV_DIR
+    from benchmark.rows import experiments
+
+    def setup(library: Path, bits: tuple[int, ...] = (32, 4), offline: bool = False) -> None:
+        monkeypatch.setenv(ENV_DIR, str(library))
+        if offline:
+            monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        use_tiny_models(monkeypatch)
+        monkeypatch.setattr(
+            runner, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in bits)
+        )
+
+    return setup

@@ -99,7 +99,7 @@ def predictions_scoring(percent: float, n_classes: int = 3, per_class: int = 100
     """Test "truth" / "pred" ids (n_classes x per_class,) whose accuracy and macro F1 both equal
     ``percent`` (a multiple of 100 / per_class): every class loses the same share to the next one,
     so each class's precision = recall = accuracy. For result files, whose stored metrics must be
-    those of their predictions (``benchmark.run.stored_values``)."""
+    those of their predictions (``benchmark.results.stored_values``)."""
     wrong = round(per_class * (100 - percent) / 100)
     truth = [c for c in range(n_classes) for _ in range(per_class)]
     pred = [

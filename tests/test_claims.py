@@ -16,12 +16,11 @@ from benchmark.report.claims import (
     beats,
     combine,
     drop_within,
-    margin,
-    noise,
     render_claims,
     table1_claims,
     table2_claims,
 )
+from benchmark.results.noise import margin, noise
 
 DS = ("SLURP", "FSC")
 MCT, QAD, DIS = "MCT", "Quantization after Distillation", "Distillation"

@@ -3,14 +3,15 @@
 import pytest
 
 from benchmark.report.cells import build_cells
-from benchmark.report.climbing import climbing_kinds, curve_climbing, curves, noise_points
+from benchmark.report.climbing import climbing_kinds, curve_climbing, curves
+from benchmark.results.noise import noise_points
 from benchmark.rows import table1_experiments
 
 D, Q, F = ({"kind": k, "epochs": 1} for k in ("distill", "quantize", "finetune"))
 
 
 def _run(exp, history, phases, seed=0, n_valid=200):
-    from benchmark.run.results import Result
+    from benchmark.results.files import Result
 
     return Result(
         experiment=exp,

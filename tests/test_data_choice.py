@@ -10,7 +10,7 @@ from benchmark.commands import out_dir_for
 from benchmark.profiles import PROFILES
 from benchmark.rows import experiments
 from benchmark.run.data_choice import DataChoice, roots_from
-from benchmark.run.runner import experiment_config
+from benchmark.run.experiment import experiment_config
 
 
 def test_without_a_root_every_profile_and_configuration_is_unchanged():

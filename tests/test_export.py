@@ -7,9 +7,8 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from small_student import SMALL_WHISPER, WhisperHead, small_student
 from torch import nn
-from transformers import WhisperConfig
-from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from quads.codebook import dequantize, fit_codebook, pack_indices
 from quads.export import (
@@ -39,31 +38,8 @@ class Toy(nn.Module):
         return self.head(torch.relu(self.fc(self.norm(h))).mean(1))  # (B, 5)
 
 
-class WhisperHead(nn.Module):
-    """Tiny transformers WhisperEncoder + mean pooling + linear head (the QUADS student shape)."""
-
-    def __init__(self, cfg: WhisperConfig, classes: int = 7) -> None:
-        super().__init__()
-        self.encoder = WhisperEncoder(cfg)
-        self.head = nn.Linear(cfg.d_model, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 80, 100)
-        return self.head(self.encoder(x).last_hidden_state.mean(1))
-
-
-WHISPER = {
-    "d_model": 64,
-    "encoder_layers": 2,
-    "encoder_attention_heads": 4,
-    "encoder_ffn_dim": 128,
-    "num_mel_bins": 80,
-    "max_source_positions": 50,
-}
-
-
 def _whisper(seed: int) -> WhisperHead:
-    torch.manual_seed(seed)
-    return WhisperHead(WhisperConfig(**WHISPER)).eval()
+    return small_student(seed)
 
 
 def _train_step(model: nn.Module, x: torch.Tensor, classes: int) -> None:
@@ -120,11 +96,11 @@ def test_whisper_encoder_round_trip_without_positional_table(tmp_path):
     with torch.no_grad():
         expected = model(x)
     path = tmp_path / "whisper.safetensors"
-    save_quantized(model, q, path, WHISPER, skip=r"embed_positions")
+    save_quantized(model, q, path, SMALL_WHISPER, skip=r"embed_positions")
     meta = read_metadata(path)
     assert meta["skipped"] == ["encoder.embed_positions.weight"]
     assert len(meta["quantized"]) == 15  # 2 convs + 2 x 6 attention/FFN linears + head
-    assert meta["model_config"] == WHISPER
+    assert meta["model_config"] == SMALL_WHISPER
     with safe_open(str(path), framework="pt") as f:
         stored = list(f.keys())
     assert stored and not any("embed_positions" in k for k in stored)
@@ -267,7 +243,7 @@ def test_16_bit_fp16_rounded_model_is_no_larger_than_plain_fp16(tmp_path):
     with torch.no_grad():
         expected = model(x)
     path = tmp_path / "w16.safetensors"
-    nbytes = save_quantized(model, q, path, WHISPER, skip=r"embed_positions")
+    nbytes = save_quantized(model, q, path, SMALL_WHISPER, skip=r"embed_positions")
     meta = read_metadata(path)
     assert meta["version"] == 2 and meta["bits"] == 16
     assert len(meta["quantized"]) == 15
@@ -296,7 +272,7 @@ def test_16_bit_centroids_not_fp16_exact_stay_packed_and_lossless(tmp_path):
     with torch.no_grad():
         expected = model(x)
     path = tmp_path / "w16.safetensors"
-    save_quantized(model, q, path, WHISPER, skip=r"embed_positions")
+    save_quantized(model, q, path, SMALL_WHISPER, skip=r"embed_positions")
     meta = read_metadata(path)
     for info in meta["quantized"].values():
         assert info["storage"] == "packed" and info["codebook_dtype"] == "float32"
@@ -313,7 +289,7 @@ def test_fp16_exact_4_bit_codebooks_are_stored_as_fp16_and_stay_packed(tmp_path)
     with torch.no_grad():
         expected = model(x)
     path = tmp_path / "w4.safetensors"
-    save_quantized(model, q, path, WHISPER, skip=r"embed_positions")
+    save_quantized(model, q, path, SMALL_WHISPER, skip=r"embed_positions")
     meta = read_metadata(path)
     assert {(i["storage"], i["codebook_dtype"]) for i in meta["quantized"].values()} == {
         ("packed", "float16")
@@ -368,7 +344,7 @@ def test_version_1_files_still_load(tmp_path):
     with torch.no_grad():
         expected = model(x)
     path = tmp_path / "v1.safetensors"
-    _save_version_1(model, q, path, WHISPER, skip="embed_positions")
+    _save_version_1(model, q, path, SMALL_WHISPER, skip="embed_positions")
     meta = read_metadata(path)
     assert meta["version"] == 1 and meta["skipped"] == ["encoder.embed_positions.weight"]
     skeleton = _whisper(seed=99)

@@ -250,7 +250,7 @@ def test_other_load_counts_only_other_processes_cpu_time():
 def test_a_busy_machine_is_flagged_in_the_energy_note(monkeypatch):
     """An energy figure measured beside other work says so in its note (the report shows it)."""
     from benchmark.metrics import BUSY_MACHINE, EnergyMeasurement
-    from benchmark.run import runner
+    from benchmark.run import experiment as runner
 
     measured = EnergyMeasurement(1.0, 0.5, 10, 2.0, "cpu_load", "cpu", other_load=0.4)
     assert measured.other_load > BUSY_MACHINE

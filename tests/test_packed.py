@@ -3,9 +3,8 @@ the same logits, bit for bit, as the model dequantized on load; errors name the 
 
 import pytest
 import torch
+from small_student import WhisperHead, small_student
 from torch import nn
-from transformers import WhisperConfig
-from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from baselines.registry import build_model, example_inputs
 from baselines.skeleton import meta_skeleton
@@ -14,31 +13,10 @@ from quads.export import FP16_VALUES, PACKED, load_quantized, read_metadata, sav
 from quads.packed import PackedCodebookWeight, load_packed, tensor_nbytes
 from quads.quantize import CodebookQuantizer, QuantConfig
 
-SMALL = {
-    "d_model": 64,
-    "encoder_layers": 2,
-    "encoder_attention_heads": 4,
-    "encoder_ffn_dim": 128,
-    "num_mel_bins": 80,
-    "max_source_positions": 50,
-}
-
-
-class WhisperHead(nn.Module):
-    """Small transformers WhisperEncoder + mean pooling + linear head (the student's shape)."""
-
-    def __init__(self, classes: int = 7) -> None:
-        super().__init__()
-        self.encoder = WhisperEncoder(WhisperConfig(**SMALL))
-        self.head = nn.Linear(SMALL["d_model"], classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 80, 100)
-        return self.head(self.encoder(x).last_hidden_state.mean(1))
-
 
 def _skeleton(classes: int = 7) -> WhisperHead:
-    torch.manual_seed(123)  # other random weights than the saved model: all must come from the file
-    return WhisperHead(classes).eval()
+    # other random weights than the saved model: all must come from the file
+    return small_student(123, classes)
 
 
 def _quantized_file(tmp_path, bits: int, fp16_centroids: bool = False):

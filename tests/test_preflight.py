@@ -82,10 +82,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
 
 
 def test_time_estimate_scales_the_reference_by_frames_utterances_and_epochs(tmp_path, monkeypatch):
-    import benchmark.run.reference as reference
+    import benchmark.results.reference as reference
+    from benchmark.results.files import Result, result_path, write_result
     from benchmark.rows import experiments
     from benchmark.run.dry_run import estimate_text
-    from benchmark.run.results import Result, result_path, write_result
 
     exp = next(
         e for e in experiments("table1") if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"

@@ -25,14 +25,12 @@ ray = pytest.importorskip(
 
 import torch  # noqa: E402
 from helpers import TINY_CLEAN_FSC  # noqa: E402
-from tiny_whisper import KILL_ONCE_ENV, use_tiny_models, write_library  # noqa: E402
+from tiny_whisper import KILL_ONCE_ENV, write_library  # noqa: E402
 
-import benchmark.run.runner as runner  # noqa: E402
-from baselines.weights import ENV_DIR  # noqa: E402
+from benchmark.commands import run_and_render  # noqa: E402
 from benchmark.profiles import PROFILES  # noqa: E402
-from benchmark.rows import experiments  # noqa: E402
 from benchmark.run.ray_executor import RayOptions  # noqa: E402
-from benchmark.run.runner import RunOptions, run_table  # noqa: E402
+from benchmark.run.runner import RunOptions  # noqa: E402
 
 PROFILE = dataclasses.replace(
     PROFILES["smoke"],
@@ -53,16 +51,11 @@ def _digest(path: str) -> str:
 
 
 @pytest.mark.slow
-def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
-    monkeypatch.setenv(ENV_DIR, str(write_library(tmp_path / "whisper", ("tiny.en", "base"))))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch, tiny_training):
+    tiny_training(write_library(tmp_path / "whisper", ("tiny.en", "base")), offline=True)
     tests = str(Path(__file__).resolve().parent)
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, (tests, os.environ.get("PYTHONPATH"))))
-    )
-    use_tiny_models(monkeypatch)
-    monkeypatch.setattr(
-        runner, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in (32, 4))
     )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a Ray task of 1 CPU
@@ -74,7 +67,7 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
             datasets=("FSC",),
             cache_dir=tmp_path / "cache-local",
         )
-        run_table("table1", options)
+        run_and_render("table1", options)
     finally:
         torch.set_num_threads(threads)
     killed = tmp_path / "killed"
@@ -82,7 +75,7 @@ def test_ray_gives_the_local_executors_result_files(tmp_path, monkeypatch):
     (tmp_path / "cache-ray").mkdir()
     (tmp_path / "cache-ray" / "corpora").symlink_to(tmp_path / "cache-local" / "corpora")
     lines: list[str] = []
-    md, _ = run_table(
+    md, _ = run_and_render(
         "table1",
         dataclasses.replace(
             options,

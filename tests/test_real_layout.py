@@ -17,17 +17,14 @@ from pathlib import Path
 
 import pytest
 from helpers import TINY_CLEAN_FSC
-from tiny_whisper import use_tiny_models, write_library
+from tiny_whisper import write_library
 
 import benchmark.data.features as features
-import benchmark.run.runner as runner
-from baselines.weights import ENV_DIR
 from benchmark.cli import main
 from benchmark.data.corpora import get_corpus
 from benchmark.data.fsc import load_fsc
 from benchmark.data.slurp import load_slurp
 from benchmark.profiles import PROFILES
-from benchmark.rows import experiments
 from quads.mct import Budget
 
 TINY = {
@@ -122,13 +119,11 @@ def _results(out: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(ENV_DIR, str(exported["library"]))
-    use_tiny_models(monkeypatch)
+def test_cpu_profile_trains_on_real_layout_copies(
+    exported, tmp_path, monkeypatch, capsys, tiny_training
+):
+    tiny_training(exported["library"])
     _tiny_profile(monkeypatch, "cpu")
-    monkeypatch.setattr(
-        runner, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in (32, 4))
-    )
     out, cache = tmp_path / "reports", tmp_path / "cache"
     argv = ["run", "--table", "table1", "--profile", "cpu", "--rows", "QUADS", "--seeds", "0"]
     argv += ["--fsc-root", str(exported["fsc"]), "--slurp-root", str(exported["slurp"])]
@@ -175,12 +170,12 @@ def test_cpu_profile_trains_on_real_layout_copies(exported, tmp_path, monkeypatc
 
 
 @pytest.mark.slow
-def test_shortened_paper_run_goes_through_every_step(exported, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(ENV_DIR, str(exported["library"]))  # tiny.en and base, no large-v2
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_shortened_paper_run_goes_through_every_step(
+    exported, tmp_path, monkeypatch, capsys, tiny_training
+):
+    tiny_training(exported["library"], offline=True)  # tiny.en and base, no large-v2
     for env in ("QUADS_FSC_ROOT", "QUADS_SLURP_ROOT"):
         monkeypatch.delenv(env, raising=False)
-    use_tiny_models(monkeypatch)
     paper = PROFILES["paper"]
     one = dict(distill_optim=paper.budget.distill_optim, quant_optim=paper.budget.quant_optim)
     _tiny_profile(
@@ -192,9 +187,6 @@ def test_shortened_paper_run_goes_through_every_step(exported, tmp_path, monkeyp
         budget=Budget(  # one epoch per phase: D1, Q1, D1, Q1, final Q1
             distill_epochs=2, mct_iterations=2, quant_per_iteration=1, final_epochs=1, **one
         ),
-    )
-    monkeypatch.setattr(
-        runner, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in (32, 4))
     )
     lazy: list = []
     read = features._read

@@ -11,20 +11,20 @@ from helpers import TINY_FSC
 from benchmark.profiles import Profile
 from benchmark.report.cells import Cell
 from benchmark.report.tables import write_report
-from benchmark.rows import table1_experiments
-from benchmark.run.reference import (
+from benchmark.results.files import Result, read_results, result_path, write_result
+from benchmark.results.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
     agreement,
     check_out_dir,
-    estimate,
 )
-from benchmark.run.results import Result, read_results, result_path, write_result
+from benchmark.rows import table1_experiments
+from benchmark.run.reference import estimate
 
 
 def test_the_reference_folder_is_the_repositorys():
-    from benchmark.run.reference import REFERENCE_DIR
+    from benchmark.results.reference import REFERENCE_DIR
 
     repo = Path(__file__).resolve().parent.parent
     assert repo / "reports" / "reference" == REFERENCE_DIR
@@ -121,14 +121,18 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc_corpora):
+    import benchmark.run.experiment as experiment
     import benchmark.run.runner as runner
+    from benchmark.commands import run_and_render
     from benchmark.run.efficiency import Efficiency
-    from benchmark.run.runner import RunOptions, run_table
+    from benchmark.run.runner import RunOptions
 
     # what is checked is where files go, not the numbers: skip the machine-speed calibration (a
     # few training steps) and the efficiency measurement (fvcore on a 30 s Whisper tiny)
     monkeypatch.setattr(runner, "calibrate", lambda: 1.0)
-    monkeypatch.setattr(runner, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None))
+    monkeypatch.setattr(
+        experiment, "measure_efficiency", lambda *a, **k: Efficiency(1, 0, 0, 0, None)
+    )
 
     profile = Profile(
         "ref-test",
@@ -161,14 +165,16 @@ def test_a_users_run_never_touches_the_reference(tmp_path, monkeypatch, tiny_fsc
         datasets=("FSC",),
         reference_dir=reference,
     )
-    md, _ = run_table("table1", options, log=lines.append)
+    md, _ = run_and_render("table1", options, log=lines.append)
     assert _digest(reference) == before
     assert md == tmp_path / "reports" / "table1.md"
     assert any("estimate here" in line for line in lines), lines
     assert len(read_results(tmp_path / "reports" / "results", "ref-test", "table1")) == 4
     assert "## Agreement with the reference" in md.read_text()
     with pytest.raises(ValueError, match="committed reference"):
-        run_table("table1", RunOptions(profile=profile, out_dir=reference, reference_dir=reference))
+        run_and_render(
+            "table1", RunOptions(profile=profile, out_dir=reference, reference_dir=reference)
+        )
 
 
 def test_the_progress_bar_never_counts_past_its_total(capsys):

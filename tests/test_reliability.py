@@ -8,8 +8,8 @@ import pytest
 from helpers import run_forked
 
 from benchmark.cli import main
+from benchmark.results.files import Result, write_result
 from benchmark.rows import table1_experiments
-from benchmark.run.results import Result, write_result
 
 
 def _result() -> Result:
@@ -62,10 +62,10 @@ def test_missing_slurp_root_is_a_clear_cli_error(capsys, monkeypatch):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["run", "--profile", "laptop"], "known: smoke, cpu, paper"),
+        (["run", "--profile", "laptop"], "known: smoke, cpu, converged, paper"),
         (["run", "--profile", "smoke", "--rows", "Whisper (huge)"], "known: CTL, CTL_pt"),
         (["run", "--profile", "smoke", "--datasets", "ATIS"], "known: SLURP, FSC"),
-        (["report", "--profile", "nope"], "known: smoke, cpu, paper"),
+        (["report", "--profile", "nope"], "known: smoke, cpu, converged, paper"),
     ],
 )
 def test_unknown_options_list_the_valid_choices(argv, expected, capsys):

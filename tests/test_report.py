@@ -9,8 +9,8 @@ from benchmark.paper import paper_value, table1_cells, table2_cells
 from benchmark.profiles import get_profile
 from benchmark.report.cells import build_cells
 from benchmark.report.tables import write_report
+from benchmark.results.files import Result, read_result, read_results, result_path, write_result
 from benchmark.rows import table1_experiments, table2_experiments
-from benchmark.run.results import Result, read_result, read_results, result_path, write_result
 from benchmark.run.runner import select
 
 
@@ -120,7 +120,7 @@ def test_unknown_names_list_the_valid_choices():
         select("table1", ["Whisper (huge)"], ["FSC"])
     with pytest.raises(ValueError, match="known: SLURP, FSC"):
         select("table1", None, ["ATIS"])
-    with pytest.raises(ValueError, match="known: smoke, cpu, paper"):
+    with pytest.raises(ValueError, match="known: smoke, cpu, converged, paper"):
         get_profile("gpu")
 
 

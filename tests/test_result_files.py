@@ -9,8 +9,7 @@ import pytest
 
 from benchmark.cli import build_parser, main
 from benchmark.metrics import accuracy, macro_f1
-from benchmark.rows import table1_experiments
-from benchmark.run.results import (
+from benchmark.results.files import (
     Result,
     content_checksum,
     read_result,
@@ -18,6 +17,7 @@ from benchmark.run.results import (
     scan_results,
     write_result,
 )
+from benchmark.rows import table1_experiments
 from benchmark.run.runner import _is_current
 
 QUADS4 = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))

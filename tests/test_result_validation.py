@@ -16,9 +16,7 @@ from benchmark.cli import main
 from benchmark.frontier.study import load_record, read_records, record_path
 from benchmark.metrics import bootstrap_ci
 from benchmark.report.strict_json import write_strict_json
-from benchmark.robustness.results import read_robustness
-from benchmark.rows import table1_experiments
-from benchmark.run.results import (
+from benchmark.results.files import (
     Result,
     content_checksum,
     read_result,
@@ -26,7 +24,9 @@ from benchmark.run.results import (
     scan_results,
     write_result,
 )
-from benchmark.run.stored_values import predictions_problem, value_problem
+from benchmark.results.stored_values import predictions_problem, value_problem
+from benchmark.robustness.results import read_robustness
+from benchmark.rows import table1_experiments
 
 QUADS4 = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))
 PROVENANCE = {

@@ -1,6 +1,6 @@
 """A real interruption: SIGKILL a run mid-row, restart it, compare with an uninterrupted run.
 
-The run is the harness itself (``run_table``) on the session's tiny generated corpus. The killed
+The run is the harness itself (``run_and_render``) on the session's tiny generated corpus. The killed
 run and its restart run in forked child processes (``helpers.run_forked``: separate processes
 that need not import torch again) with their own cache folder; the uninterrupted reference runs
 afterwards in this process with another cache folder. So the runs share nothing but the code and
@@ -29,11 +29,13 @@ import pytest
 from helpers import TINY_FSC, run_forked
 from tiny_whisper import DIMS, write_library
 
+import benchmark.run.experiment as experiment
 import benchmark.run.runner as runner
 import quads.engine
 from baselines.registry import MODELS, ModelSpec
 from baselines.weights import ENV_DIR
 from baselines.whisper import WhisperClassifier
+from benchmark.commands import run_and_render
 from benchmark.data.cache import CACHE_ENV
 from benchmark.profiles import Profile
 from benchmark.rows import experiments
@@ -68,7 +70,7 @@ def tiny_models(monkeypatch) -> None:
         runner, "experiments", lambda table: tuple(e for e in experiments(table) if e.bits == BITS)
     )
     monkeypatch.setattr(
-        runner, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)
+        experiment, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)
     )
     monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
 
@@ -77,7 +79,7 @@ def run(out: Path, cache: Path, log=print) -> None:
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=ROWS, datasets=("FSC",), cache_dir=cache
     )
-    runner.run_table("table1", options, log=log)
+    run_and_render("table1", options, log=log)
 
 
 def _run_in_child(out: Path, cache: Path, kill: bool) -> None:

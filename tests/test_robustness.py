@@ -14,6 +14,7 @@ from tiny_whisper import write_library
 import benchmark.run.runner as runner
 from baselines.registry import MODELS
 from baselines.weights import ENV_DIR
+from benchmark.commands import run_and_render
 from benchmark.data.corrupted_features import corrupted_path, load_corrupted
 from benchmark.data.corruptions import CONDITIONS
 from benchmark.metrics import accuracy, macro_f1
@@ -166,7 +167,7 @@ def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_tor
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
     )
-    runner.run_table("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+    run_and_render("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
 
     def sweep(conditions=CONDS):
         lines: list[str] = []
@@ -254,18 +255,18 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
 
 
 def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
+    from benchmark.results.files import Result, result_path, write_result
     from benchmark.results.identity import artefact_path
     from benchmark.robustness.sweep import is_claim_row, plan, priority
-    from benchmark.run.results import Result, result_path, write_result
 
     profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
     cache, results, table1 = tmp_path / "cache", tmp_path / "out" / "results", tmp_path / "t1"
     exps = {(e.row, e.bits): e for e in table1_experiments() if e.dataset == "FSC"}
     q4, large = exps[("QUADS", 4)], exps[("Whisper (large)", 32)]
-    config = {"identity": {"precision": "fp32"}}
+    config = {"identity": {"precision": "fp32"}, "num_classes": 2}
 
     def trained(exp, seed):
-        metrics = {"accuracy": 50.0, "f1": 40.0}
+        metrics = {"accuracy": 50.0, "f1": 100 / 3}  # those of the predictions below
         preds = {"truth": [0, 1], "pred": [0, 0]}
         r = Result(exp, profile.name, seed, "synthetic-fsc", metrics, config=config)
         write_result(result_path(table1, exp, profile.name, seed), replace(r, predictions=preds))

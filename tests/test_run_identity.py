@@ -9,6 +9,7 @@ import pytest
 
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.report.tables import write_report
+from benchmark.results.files import Result, result_path, scan_results, write_result
 from benchmark.results.identity import (
     artefact_path,
     config_digest,
@@ -19,7 +20,6 @@ from benchmark.results.identity import (
 from benchmark.rows import table1_experiments
 from benchmark.run.preflight import PreflightError, require_none
 from benchmark.run.provenance import provenance
-from benchmark.run.results import Result, result_path, scan_results, write_result
 from benchmark.run.runner import config_conflicts
 
 EXP = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))

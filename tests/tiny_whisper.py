@@ -13,7 +13,7 @@ import os
 from functools import partial
 from pathlib import Path
 
-import benchmark.run.runner as runner
+import benchmark.run.experiment as experiment
 from baselines.registry import MODELS, ModelSpec
 from baselines.whisper import WhisperClassifier, WhisperDims
 from benchmark.run.efficiency import measure_efficiency
@@ -59,7 +59,7 @@ def use_tiny_models(monkeypatch, sizes: tuple[str, ...] = ("tiny", "base")) -> N
             spec.name, partial(WhisperClassifier, size, dims=DIMS), spec.pretrained, "tiny test"
         )
         monkeypatch.setitem(MODELS, spec.name, tiny)
-    monkeypatch.setattr(runner, "measure_efficiency", measure_efficiency.__wrapped__)
+    monkeypatch.setattr(experiment, "measure_efficiency", measure_efficiency.__wrapped__)
 
 
 def register_in_worker() -> None:
@@ -74,7 +74,7 @@ def register_in_worker() -> None:
             ),
             replace=True,
         )
-    runner.measure_efficiency = measure_efficiency.__wrapped__
+    experiment.measure_efficiency = measure_efficiency.__wrapped__
 
 
 KILL_ONCE_ENV = "QUADS_TEST_KILL_ONCE"  # a marker file: the first worker to checkpoint dies

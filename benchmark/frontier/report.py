@@ -22,8 +22,8 @@ from benchmark.report.cells import Cell, build_cells, round_value
 from benchmark.report.claims import NOISE_TEXT
 from benchmark.report.strict_json import write_strict_json
 from benchmark.report.tables import _provenance_lines
+from benchmark.results.files import Result
 from benchmark.rows import FRONTIER, PTQ_ROW
-from benchmark.run.results import Result
 
 OURS = "ours (not in the paper)"
 MIXED = "Mixed-precision PTQ (ours)"

@@ -1,4 +1,5 @@
-"""The frontier after its rows ran (``runner.run_table("frontier")``): the study of each
+"""The frontier after its rows ran (``runner.run_table("frontier")``, then ``commands.render_run``): the
+study of each
 (dataset, seed), then the report; ``report_frontier`` renders from existing files only."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from pathlib import Path
 from benchmark.frontier.report import write_frontier_report
 from benchmark.frontier.study import read_records, run_study
 from benchmark.profiles import Profile
+from benchmark.results.files import Result, scan_results
 from benchmark.rows import FRONTIER
-from benchmark.run.results import Result, scan_results
 
 
 def _table1(results_dir: Path, profile: str, log: Callable[[str], None]) -> list[Result]:

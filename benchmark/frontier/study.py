@@ -24,11 +24,11 @@ from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
 from benchmark.results.identity import artefact_path
+from benchmark.results.stored_values import predictions_problem, value_problem
 from benchmark.rows import Experiment, experiments
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import NOT_STORED
 from benchmark.run.snapshot import load_evaluated
-from benchmark.run.stored_values import predictions_problem, value_problem
 from benchmark.run.workspace import Workspace
 from quads.mixed import tensor_costs
 from quads.quantize import QuantConfig
@@ -85,7 +85,7 @@ def float_row(dataset: str) -> Experiment:
 def snapshot_path(ws: Workspace, profile: Profile, dataset: str, seed: int) -> Path:
     """The float student's snapshot as a Table 1 run with this workspace's configuration (run
     identity: ``benchmark.results.identity``) names it."""
-    from benchmark.run.runner import run_config
+    from benchmark.run.experiment import run_config
 
     exp = float_row(dataset)
     config = run_config(exp, profile, ws.choice, ws)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import paper_value
 from benchmark.report.climbing import climbing_kinds
+from benchmark.results.files import Result
 from benchmark.rows import Experiment, experiments
-from benchmark.run.results import Result
 from quads.mct import budget_label
 
 # metric -> (column title, decimals, tolerance for the agreement mark in % or None)

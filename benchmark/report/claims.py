@@ -7,7 +7,8 @@ dataset (SLURP, FSC); they combine as: any not held -> not held; else any inconc
 inconclusive; else any held -> held; none measured -> not measurable. When some inputs are
 unmeasured but the others decide the claim, the verdict carries ``scope="where measured"``.
 
-Noise margin (accuracy / F1 comparisons; efficiency metrics are deterministic, no margin)::
+Noise margin (accuracy / F1 comparisons; efficiency metrics are deterministic, no margin;
+``benchmark.results.noise``, shared with the agreement check against the reference)::
 
     noise(c)     = sqrt(hw^2 + (1.96 * sd / sqrt(n))^2)
                    hw = half width of c.ci (95 % bootstrap over test utterances; 0 if None),
@@ -23,12 +24,11 @@ If both compared cells are at chance (``cell.chance``) the comparison is inconcl
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchmark.paper import DATASETS, TABLE1_ROWS
+from benchmark.results.noise import margin
 from benchmark.rows import AUTHORS_BITS, AUTHORS_ROW
 from benchmark.rows import PTQ_ROW as PTQ
 
@@ -72,18 +72,6 @@ def _lookup(cells: Sequence) -> Get:
         return c if c is not None and (raw or c.measured is not None) else None
 
     return get
-
-
-def noise(cell) -> float:
-    """Half width of the 95 % noise band of one cell (see the module docstring)."""
-    hw = (cell.ci[1] - cell.ci[0]) / 2 if cell.ci is not None else 0.0
-    v = cell.values
-    se = 1.96 * statistics.stdev(v) / math.sqrt(len(v)) if len(v) >= 2 else 0.0
-    return math.hypot(hw, se)
-
-
-def margin(a, b) -> float:
-    return math.hypot(noise(a), noise(b))
 
 
 def beats(a, b) -> str:

@@ -26,12 +26,12 @@ its seeds is: its value is their mean, which an unfinished seed pulls down.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+
+from benchmark.results.noise import noise_points
 
 FLOAT, QUANTIZED = "float", "quantized"
 PATIENCE = 3  # epochs judged at most (k)
-MIN_NOISE = 1.0  # accuracy points: the noise floor
 RULE_TEXT = (
     "A trained row is *climbing* (still improving when its budget ended) when, on the curve of "
     "either kind of model it trains (float epochs: distillation / fine-tuning; quantized epochs: "
@@ -57,15 +57,6 @@ def curves(history: Sequence[dict], phases: Sequence[dict]) -> dict[str, list[fl
         phase = phases[i] if 0 <= i < len(phases) else None
         out.setdefault(kind_of(phase), []).append(float(entry["valid_accuracy"]))
     return out
-
-
-def noise_points(accuracy: float, n_valid: int | None) -> float:
-    """Binomial standard error (points) of an accuracy (percent) on n_valid utterances, at
-    least ``MIN_NOISE``; ``MIN_NOISE`` when n_valid is unknown."""
-    if not n_valid:
-        return MIN_NOISE
-    p = min(max(accuracy / 100.0, 0.0), 1.0)
-    return max(MIN_NOISE, 100.0 * math.sqrt(p * (1 - p) / n_valid))
 
 
 def curve_climbing(curve: Sequence[float], n_valid: int | None) -> bool:

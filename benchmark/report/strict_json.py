@@ -1,6 +1,6 @@
 """Report JSON that any JSON parser reads: no bare ``NaN`` or ``Infinity``.
 
-Result files with non-finite numbers are refused when read (``benchmark.run.stored_values``), so
+Result files with non-finite numbers are refused when read (``benchmark.results.stored_values``), so
 a non-finite number here comes from a computation on valid ones; it is written as ``null`` with
 one line on stderr naming the file and the key, and ``allow_nan=False`` guards the rest.
 """

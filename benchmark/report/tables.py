@@ -25,20 +25,20 @@ from benchmark.report.claims import render_claims, table1_claims, table2_claims
 from benchmark.report.climbing import RULE_TEXT, climbing_kinds
 from benchmark.report.deviations import deviation_lines
 from benchmark.report.strict_json import write_strict_json
+from benchmark.results.files import Result
 from benchmark.results.identity import precisions
-from benchmark.rows import AUTHORS_ROW, AUTHORS_STRATEGY, PTQ_ROW, experiments
-from benchmark.run.reference import (
+from benchmark.results.reference import (
     AGREES,
     DIFFERS,
     NOT_COMPARED,
     agreement,
     setup_differences,
 )
-from benchmark.run.results import Result
+from benchmark.rows import AUTHORS_ROW, AUTHORS_STRATEGY, PTQ_ROW, experiments
 
 
 class Comparison:
-    """A user's cells beside the committed reference's (``benchmark.run.reference``); absent when a
+    """A user's cells beside the committed reference's (``benchmark.results.reference``); absent when a
     report renders the reference itself."""
 
     MARKS = {AGREES: "≈", DIFFERS: "≠", NOT_COMPARED: ""}

@@ -1,6 +1,6 @@
 """The run identity: the one key of everything a run produces.
 
-A result file's ``config`` (``benchmark.run.runner.experiment_config``) holds everything that
+A result file's ``config`` (``benchmark.run.experiment.experiment_config``) holds everything that
 determines its numbers except the seed: the profile's settings, the corpus fingerprint, the
 resolved precision, the teacher, the trainer version and the row's schedule. Its digest plus the
 seed name every cached artefact of the run (checkpoint, exported model, evaluated snapshot,

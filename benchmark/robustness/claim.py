@@ -10,7 +10,7 @@ Rule (per dataset, for QUADS at 4 and at 32 bits; ``RULE_TEXT`` says it in the r
     "as well as": drop(QUADS) - drop(base) <= LIMIT, judged by ``claims.drop_within``:
                   held if d + margin <= LIMIT, not held if d - margin > LIMIT, else inconclusive
 
-with margin = ``claims.margin`` of the two drop cells: their 95 % paired bootstrap intervals over
+with margin = ``benchmark.results.noise.margin`` of the two drop cells: their 95 % paired bootstrap intervals over
 test utterances (the same resampled utterances for clean and every condition) and their seed
 spread. The drop is relative because the rows start from very different clean F1 (about 18 to 77
 on the stand-in corpora): an absolute drop in F1 points rewards a weak model for having little to
@@ -30,7 +30,8 @@ import numpy as np
 from benchmark.metrics import at_chance, resampled_f1
 from benchmark.paper import DATASETS
 from benchmark.report.cells import Cell
-from benchmark.report.claims import NOT_MEASURABLE, Verdict, combine, drop_within, margin
+from benchmark.report.claims import NOT_MEASURABLE, Verdict, combine, drop_within
+from benchmark.results.noise import margin
 
 CLAIM = "QUADS keeps its accuracy under noise as well as the baselines do"
 # percent of the clean F1: QUADS may lose up to 5 % of its clean F1 more than the baselines lose

@@ -1,5 +1,5 @@
 """Robustness result files: one JSON per (Table 1 row, dataset, profile, seed), written atomically
-with a checksum, validated on read like the table result files (``benchmark.run.results``).
+with a checksum, validated on read like the table result files (``benchmark.results.files``).
 
 ``<out>/results/<profile>/robustness/<dataset>/<row slug>-seed<N>.json`` holds the row's test
 predictions on the clean split and under every condition, their accuracy / macro F1, the snapshot
@@ -13,14 +13,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.rows import Experiment, experiments
-from benchmark.run.results import content_checksum, not_a_result_file, write_checked_json
-from benchmark.run.stored_values import (
+from benchmark.results.files import content_checksum, not_a_result_file, write_checked_json
+from benchmark.results.stored_values import (
     config_num_classes,
     num_classes_problem,
     predictions_problem,
     value_problem,
 )
+from benchmark.rows import Experiment, experiments
 
 SCHEMA = 1
 KIND = "robustness"

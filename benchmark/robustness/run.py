@@ -10,11 +10,11 @@ from pathlib import Path
 from benchmark.data.corruptions import CONDITIONS, get_condition
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
+from benchmark.results.reference import REFERENCE_DIR, check_out_dir
 from benchmark.robustness.report import write_robustness_report
 from benchmark.robustness.results import scan_robustness
 from benchmark.robustness.sweep import SEED_POLICIES, Plan, plan, run_sweep
 from benchmark.run.data_choice import DataChoice
-from benchmark.run.reference import REFERENCE_DIR, check_out_dir
 from benchmark.run.workspace import Workspace
 from quads.train import resolve_precision
 

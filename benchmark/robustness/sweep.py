@@ -25,6 +25,7 @@ from benchmark.metrics import accuracy, macro_f1
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.report.claims import BASELINES
+from benchmark.results.files import read_for_reuse, read_result, result_path
 from benchmark.results.identity import artefact_path
 from benchmark.robustness.claim import QUADS_BITS
 from benchmark.robustness.results import (
@@ -40,9 +41,8 @@ from benchmark.robustness.results import (
 )
 from benchmark.rows import Experiment, table1_experiments
 from benchmark.run.data_choice import DataChoice
+from benchmark.run.experiment import run_config
 from benchmark.run.provenance import provenance
-from benchmark.run.results import read_for_reuse, read_result, result_path
-from benchmark.run.runner import run_config
 from benchmark.run.snapshot import load_evaluated
 from benchmark.run.workspace import Workspace
 from quads.train import TensorData, predict

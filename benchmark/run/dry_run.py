@@ -28,8 +28,8 @@ def estimate_text(todo: list, profile, table: str, ran_on: dict[str, str], data)
     as they are for the same profile and corpora, else scaled by input length x training
     utterances x epochs (a rough figure for the reference machine's CPU; a GPU is far faster)."""
     from benchmark.profiles import get_profile
-    from benchmark.run.reference import REFERENCE_DIR
-    from benchmark.run.results import read_results
+    from benchmark.results.files import read_results
+    from benchmark.results.reference import REFERENCE_DIR
 
     if not todo:
         return "time: nothing to train"
@@ -73,8 +73,9 @@ def estimate_text(todo: list, profile, table: str, ran_on: dict[str, str], data)
 
 def dry_run(table: str, options) -> tuple[str, int]:
     """The plan as text, and the exit code: 0, or 2 when preflight found problems."""
-    from benchmark.run.results import result_path
-    from benchmark.run.runner import _is_current, config_conflicts, run_config, select
+    from benchmark.results.files import result_path
+    from benchmark.run.experiment import run_config
+    from benchmark.run.runner import _is_current, config_conflicts, select
     from benchmark.run.workspace import Workspace
 
     profile, choice = options.profile, options.choice

@@ -6,7 +6,7 @@ plateau on the VALIDATION split is found (test data is never read) or ``cap`` ep
 
     best(e)   = max(valid accuracy of epochs 1..e)
     plateau   = the first epoch e after which ``patience`` more epochs never beat best(e) by more
-                than the validation noise (``report.climbing.noise_points``: the binomial standard
+                than the validation noise (``results.noise.noise_points``: the binomial standard
                 error on n_valid utterances, at least 1 point)
 
 It writes ``plateau-<profile>.md`` / ``.json`` (curves, plateau epochs, provenance). The budget of
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.profiles import Profile
-from benchmark.report.climbing import noise_points
+from benchmark.results.noise import noise_points
 from benchmark.rows import Experiment
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model

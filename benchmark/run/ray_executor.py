@@ -1,7 +1,7 @@
 """Runs of a table as Ray tasks (``quads-bench run --executor ray [--ray-address ADDR]``).
 
-Every (row, dataset, seed) run is one task computing the same ``runner.run_experiment`` as the
-local executor; the driver writes the result files and the report, so both executors give the
+Every (row, dataset, seed) run is one task computing the same ``experiment.run_experiment`` as
+the local executor; the driver writes the result files and the report, so both executors give the
 same files. Shared steps come first: one *prepare* task per dataset builds the corpus, its
 log-mel caches, the teacher's pooled features and prosodic features in the shared cache, and
 every run of that dataset waits for it. Runs that share a training prefix (same run identity and
@@ -94,11 +94,11 @@ def run_one(
     exp: Experiment, profile: Profile, seed: int, choice: DataChoice, cache: str, hook, *_after
 ):
     """One run in a worker (``_after``: results it waits for, unused)."""
-    from benchmark.run import runner
+    from benchmark.run.experiment import run_experiment
     from benchmark.run.workspace import Workspace
 
     _run_hook(hook)
-    return runner.run_experiment(exp, profile, seed, Workspace(profile, choice, cache))
+    return run_experiment(exp, profile, seed, Workspace(profile, choice, cache))
 
 
 def _prefix_keys(exp: Experiment, profile: Profile, seed: int) -> tuple[str, str] | None:

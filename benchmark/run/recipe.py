@@ -102,7 +102,7 @@ def row_identity(
     ``precision`` is the training arithmetic resolved for this machine (``Workspace.precision``).
 
     The one run identity: it keys checkpoints and the prefix cache (with the schedule's phases and
-    the seed) and is part of every result file's configuration (``runner.experiment_config``).
+    the seed) and is part of every result file's configuration (``experiment.experiment_config``).
     """
     return json.dumps(
         {
@@ -215,7 +215,7 @@ def train_row(
 ) -> RowOutcome:
     """Train ``exp`` and measure accuracy / F1 on the test split.
 
-    ``config`` is the run's configuration (``runner.experiment_config``): with the seed it names
+    ``config`` is the run's configuration (``experiment.experiment_config``): with the seed it names
     every cached artefact of the run (``benchmark.results.identity.artefact_path``), so runs of
     other configurations sharing the cache never overwrite or reuse them.
 

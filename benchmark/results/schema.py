@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from benchmark.rows import TABLES, Experiment, experiments
-from benchmark.run.stored_values import (
+from benchmark.results.stored_values import (
     DERIVED,
     class_ids_problem,
     config_num_classes,
@@ -20,6 +19,7 @@ from benchmark.run.stored_values import (
     predictions_problem,
     value_problem,
 )
+from benchmark.rows import TABLES, Experiment, experiments
 
 _NUMBER = (int, float)
 

@@ -2,7 +2,7 @@
 range, accuracy and macro F1 re-derived from the stored predictions, every value finite and in
 its range.
 
-One set of checks for the table result files (``result_schema``), the robustness result files
+One set of checks for the table result files (``schema``), the robustness result files
 (``benchmark.robustness.results``) and the frontier study records (``benchmark.frontier.study``).
 Each function returns the first problem as a short phrase (None: no problem); the caller adds the
 file's name and the fix. A checksum only shows that nobody edited a file without redoing it (any
@@ -59,7 +59,7 @@ def class_ids_problem(name: str, ids: object, num_classes: int | None) -> str | 
 
 
 def config_num_classes(config: Mapping[str, object]) -> object:
-    """The class count a result's run configuration (``runner.experiment_config``) records:
+    """The class count a result's run configuration (``benchmark.run.experiment.experiment_config``) records:
     "num_classes", else its identity's "classes" (None: neither)."""
     identity = config.get("identity")
     return config.get(

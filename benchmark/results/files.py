@@ -105,9 +105,9 @@ def _json_type(value: object) -> str:
 def read_result(path: Path, results_dir: Path | None = None) -> Result:
     """Read and validate one result file; ``ValueError`` naming it when it cannot be trusted:
     unreadable, another schema, a checksum mismatch (edited by hand), wrong keys or types
-    (``result_schema.check_result_json``), or, given ``results_dir``, a run other than the one its
-    path names (``result_schema.check_result_path``: a copy or a file moved to another seed)."""
-    from benchmark.run.result_schema import check_result_json, check_result_path
+    (``schema.check_result_json``), or, given ``results_dir``, a run other than the one its
+    path names (``schema.check_result_path``: a copy or a file moved to another seed)."""
+    from benchmark.results.schema import check_result_json, check_result_path
 
     try:
         data = json.loads(path.read_text())

@@ -56,22 +56,23 @@ def _reference_only(args: argparse.Namespace) -> int:
     """Render the committed reference alone, from its result files: seconds, no training."""
     from benchmark.report.tables import write_report
     from benchmark.results.files import scan_results
-    from benchmark.results.reference import REFERENCE_DIR
+    from benchmark.results.reference import reference_dir_for
 
     profile = get_profile(args.profile)
+    reference_dir = reference_dir_for(profile.name)
     if args.table == FRONTIER:
         from benchmark.frontier.run import report_frontier
 
-        md, js = report_frontier(REFERENCE_DIR, profile.name)
+        md, js = report_frontier(reference_dir, profile.name)
         return _announce(md, js, args.print, " (nothing trained)")
-    scan = scan_results(REFERENCE_DIR / "results", profile.name, args.table)
+    scan = scan_results(reference_dir / "results", profile.name, args.table)
     results = scan.results
     if not results:
         raise ValueError(
-            f"the reference ({REFERENCE_DIR}) has no {args.table} results for profile "
+            f"the reference ({reference_dir}) has no {args.table} results for profile "
             f"{profile.name!r}; run without --reference-only to train"
         )
-    md, js = write_report(args.table, results, profile.name, REFERENCE_DIR, excluded=scan.excluded)
+    md, js = write_report(args.table, results, profile.name, reference_dir, excluded=scan.excluded)
     return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
@@ -107,7 +108,7 @@ def run_and_render(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.results.reference import REFERENCE_DIR
+    from benchmark.results.reference import reference_dir_for
     from benchmark.run.ray_executor import RayOptions
     from benchmark.run.runner import RunOptions
 
@@ -140,8 +141,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "(drop the root flags, QUADS_FSC_ROOT / QUADS_SLURP_ROOT and --subset)"
         )
     default = out_dir_for(profile.name, replaced)
-    out = args.out or (REFERENCE_DIR if args.as_reference else default)
+    reference_dir = reference_dir_for(profile.name)
+    out = args.out or (reference_dir if args.as_reference else default)
     options = RunOptions(
+        reference_dir=reference_dir,
         profile=profile,
         out_dir=out,
         seeds=seeds,
@@ -176,7 +179,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_plateau(args: argparse.Namespace) -> int:
-    from benchmark.results.reference import REFERENCE_DIR
+    from benchmark.results.reference import reference_dir_for
     from benchmark.run.plateau import find_plateaus
     from benchmark.run.workspace import Workspace
 
@@ -185,7 +188,7 @@ def cmd_plateau(args: argparse.Namespace) -> int:
         if ds not in DATASETS:
             raise ValueError(f"unknown dataset {ds!r} (--datasets); known: {', '.join(DATASETS)}")
     ws = Workspace(profile, _data_choice(args), args.cache_dir)
-    out = args.out or REFERENCE_DIR / profile.name
+    out = args.out or reference_dir_for(profile.name)
     md, js = find_plateaus(
         profile, tuple(args.datasets), ws, out, args.seed, args.cap, args.patience
     )
@@ -195,9 +198,10 @@ def cmd_plateau(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
     from benchmark.results.files import read_results, scan_results
-    from benchmark.results.reference import REFERENCE_DIR, is_inside
+    from benchmark.results.reference import is_inside, reference_dir_for
 
     profile = get_profile(args.profile)
+    reference_dir = reference_dir_for(profile.name)
     out = args.out or default_out_dir(profile.name)
     if args.table == FRONTIER:
         from benchmark.frontier.run import report_frontier
@@ -210,8 +214,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"excluded from the report: {line}", file=sys.stderr)
     reference = (
         None
-        if is_inside(out, REFERENCE_DIR)
-        else read_results(REFERENCE_DIR / "results", profile.name, args.table)
+        if is_inside(out, reference_dir)
+        else read_results(reference_dir / "results", profile.name, args.table)
     )
     md, js = write_report(
         args.table, results, profile.name, out, reference=reference, excluded=scan.excluded
@@ -222,13 +226,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Inference-only noise-robustness sweep of the trained Table 1 rows (ours)."""
     from benchmark.data.corruptions import CONDITIONS
-    from benchmark.results.reference import REFERENCE_DIR
+    from benchmark.results.reference import reference_dir_for
     from benchmark.robustness.run import RobustnessOptions, run_robustness
 
     profile = get_profile(args.profile)
+    reference_dir = reference_dir_for(profile.name)
     options = RobustnessOptions(
         profile=profile,
-        out_dir=args.out or (REFERENCE_DIR if args.as_reference else default_out_dir(profile.name)),
+        out_dir=args.out or (reference_dir if args.as_reference else default_out_dir(profile.name)),
+        reference_dir=reference_dir,
         datasets=tuple(dict.fromkeys(args.datasets or DATASETS)),
         conditions=tuple(args.conditions or CONDITIONS),
         cache_dir=args.cache_dir,

@@ -189,3 +189,11 @@ def test_the_progress_bar_never_counts_past_its_total(capsys):
     bar.close()
     assert bar.n == bar.total == 3
     assert "3/3 est. s" in capsys.readouterr().err
+
+
+def test_each_profile_with_a_folder_of_its_own_keeps_its_reference_apart():
+    from benchmark.results.reference import REFERENCE_DIR, reference_dir_for
+
+    assert reference_dir_for("cpu") == REFERENCE_DIR  # the quick reference, as committed
+    assert reference_dir_for("converged") == REFERENCE_DIR / "converged"
+    assert reference_dir_for("converged") != reference_dir_for("cpu")

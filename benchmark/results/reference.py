@@ -17,6 +17,16 @@ from benchmark.results.noise import margin
 REFERENCE_DIR = (
     Path(__file__).resolve().parents[2] / "reports" / "reference"
 )  # <repo>/reports/reference
+# profiles whose committed reference has a folder of its own under REFERENCE_DIR (the `cpu`
+# reference predates per-profile folders and stays at the top)
+PROFILE_FOLDERS = {"converged": "converged"}
+
+
+def reference_dir_for(profile: str) -> Path:
+    """Where the committed reference of ``profile`` lives: its results, tables, calibration."""
+    return REFERENCE_DIR / PROFILE_FOLDERS[profile] if profile in PROFILE_FOLDERS else REFERENCE_DIR
+
+
 # deterministic metrics agree within this relative difference (fvcore counts, file sizes)
 EFFICIENCY_TOLERANCE = 0.005
 # compared with the noise margin of benchmark.results.noise (bootstrap interval and seed spread)

@@ -17,7 +17,10 @@ def test_without_a_root_every_profile_and_configuration_is_unchanged():
     choice = DataChoice()
     for profile in PROFILES.values():
         for dataset in ("FSC", "SLURP"):
-            assert choice.profile_for(profile, dataset) is profile
+            # the same object, but for its per-dataset budget (Profile.for_dataset)
+            assert choice.profile_for(profile, dataset) == profile.for_dataset(dataset)
+            if not profile.budgets and not profile.dataset_finetune_epochs:
+                assert choice.profile_for(profile, dataset) is profile
             assert choice.label(profile, dataset) == profile.corpora[dataset]
         assert choice.replaced(profile, ("FSC", "SLURP")) == {}
     assert out_dir_for("cpu", {}) == Path("reports")

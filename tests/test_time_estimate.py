@@ -128,3 +128,19 @@ def test_dry_run_and_run_print_the_same_estimate(
     ran = next(line for line in lines if line.startswith("time estimate"))
     assert ran == planned
     assert "scaled from the cpu reference: rough" in ran and "x 0.50" in ran
+
+
+def test_epochs_come_from_the_profiles_budget_for_the_dataset(tmp_path, monkeypatch):
+    from benchmark.run.reference import run_epochs
+
+    folder = tmp_path / "reference"
+    exp, converged = _quads4("SLURP"), PROFILES["converged"]
+    result = Result(
+        exp, "cpu", 0, "synthetic-slurp", {}, wall_seconds=100.0, training={"phases": PHASES}
+    )
+    write_result(result_path(folder / "results", exp, "cpu", 0), result)
+    monkeypatch.setattr(results_reference, "REFERENCE_DIR", folder)
+    epochs = run_epochs(exp, converged.for_dataset("SLURP"))
+    assert epochs != run_epochs(exp, converged)  # converged budgets SLURP apart from its default
+    est = plan_estimate("table1", [(exp, 0)], converged, {}, tmp_path / "none", lambda: 1.0)
+    assert est.seconds == pytest.approx(100.0 * epochs / 5)

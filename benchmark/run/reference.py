@@ -103,7 +103,8 @@ def estimate(
     of all runs), times ``scale`` (1 when None). With ``profile``, each is also scaled to this
     run: input length (``profile.n_frames`` / the reference's), training utterances (``train``,
     dataset -> count, / the reference run's ``data.features.train``) and epochs (the row's
-    schedule under ``profile`` / the reference run's stored ``training.phases``); every factor is
+    schedule under ``profile``'s budget for its dataset / the reference run's stored
+    ``training.phases``); every factor is
     1 where the two agree or one side is unknown."""
     by_run = {(r.experiment, r.seed): r for r in reference}
     by_exp: dict[object, list] = {}
@@ -127,7 +128,8 @@ def estimate(
             if ours and theirs:
                 factor *= ours / theirs
             if row:
-                factor *= max(run_epochs(exp, profile), 1) / max(_stored_epochs(row[0]), 1)
+                ours_epochs = run_epochs(exp, profile.for_dataset(exp.dataset))
+                factor *= max(ours_epochs, 1) / max(_stored_epochs(row[0]), 1)
             seconds *= factor
             scaled = scaled or factor != 1.0
         per_run.append(seconds * (scale or 1.0))

@@ -86,6 +86,7 @@ def render_run(ran: TableRun, log: Callable[[str], None] = print) -> tuple[Path,
         return finish_frontier(
             list(ran.results), options.profile, ran.workspace, options, ran.seeds, log
         )
+    from benchmark.report.cells import Selection
     from benchmark.report.tables import write_report
 
     return write_report(
@@ -95,6 +96,7 @@ def render_run(ran: TableRun, log: Callable[[str], None] = print) -> tuple[Path,
         options.out_dir,
         reference=list(ran.reference),
         excluded=list(ran.excluded),
+        selection=Selection(options.rows, tuple(options.datasets)),
     )
 
 

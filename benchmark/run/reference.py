@@ -104,8 +104,8 @@ def estimate(
     run: input length (``profile.n_frames`` / the reference's), training utterances (``train``,
     dataset -> count, / the reference run's ``data.features.train``) and epochs (the row's
     schedule under ``profile``'s budget for its dataset / the reference run's stored
-    ``training.phases``); every factor is
-    1 where the two agree or one side is unknown."""
+    ``training.phases``; only where both train the row); every factor is 1 where the two
+    agree or one side is unknown."""
     by_run = {(r.experiment, r.seed): r for r in reference}
     by_exp: dict[object, list] = {}
     ref_train: dict[str, int] = {}
@@ -127,9 +127,10 @@ def estimate(
             ours, theirs = (train or {}).get(exp.dataset), ref_train.get(exp.dataset)
             if ours and theirs:
                 factor *= ours / theirs
-            if row:
-                ours_epochs = run_epochs(exp, profile.for_dataset(exp.dataset))
-                factor *= max(ours_epochs, 1) / max(_stored_epochs(row[0]), 1)
+            ours_epochs = run_epochs(exp, profile.for_dataset(exp.dataset))
+            theirs_epochs = _stored_epochs(row[0]) if row else 0
+            if ours_epochs and theirs_epochs:  # a row one side does not train: its wall as is
+                factor *= ours_epochs / theirs_epochs
             seconds *= factor
             scaled = scaled or factor != 1.0
         per_run.append(seconds * (scale or 1.0))

@@ -76,26 +76,49 @@ def _reference_only(args: argparse.Namespace) -> int:
     return _announce(md, js, args.print, f" ({len(results)} result files, nothing trained)")
 
 
+PREDICTIONS_PATTERN = "<table>-slurp-<row slug>-seed<N>-<config digest>.jsonl"  # identity.run_id
+
+
+def predictions_line(results) -> str | None:
+    """Where the runs' SLURP scorer-format predictions are (each result file's
+    ``artifacts["slurp_predictions"]``): one line naming the folder(s) and the file pattern; None
+    when no result has any (synthetic corpora, FSC)."""
+    paths = [r.artifacts.get("slurp_predictions") for r in results]
+    folders = sorted({str(Path(p).parent) for p in paths if p})
+    if not folders:
+        return None
+    where = ", ".join(f"{f}/" for f in folders)
+    return f"SLURP scorer-format predictions: {where} (one .jsonl per run: {PREDICTIONS_PATTERN})"
+
+
 def render_run(ran: TableRun, log: Callable[[str], None] = print) -> tuple[Path, Path]:
     """The report of what ``runner.run_table`` ran (``TableRun``): the frontier's study and
-    report (``frontier.run.finish_frontier``), else the table's report beside the reference."""
+    report (``frontier.run.finish_frontier``), else the table's report beside the reference;
+    then where the SLURP scorer-format predictions are, when the runs wrote any."""
     options = ran.options
     if ran.table == FRONTIER:
         from benchmark.frontier.run import finish_frontier
 
-        return finish_frontier(
+        paths = finish_frontier(
             list(ran.results), options.profile, ran.workspace, options, ran.seeds, log
         )
-    from benchmark.report.tables import write_report
+    else:
+        from benchmark.report.cells import Selection
+        from benchmark.report.tables import write_report
 
-    return write_report(
-        ran.table,
-        list(ran.results),
-        options.profile.name,
-        options.out_dir,
-        reference=list(ran.reference),
-        excluded=list(ran.excluded),
-    )
+        paths = write_report(
+            ran.table,
+            list(ran.results),
+            options.profile.name,
+            options.out_dir,
+            reference=list(ran.reference),
+            excluded=list(ran.excluded),
+            selection=Selection(options.rows, tuple(options.datasets)),
+        )
+    line = predictions_line(ran.results)
+    if line:
+        log(line)
+    return paths
 
 
 def run_and_render(

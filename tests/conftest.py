@@ -19,6 +19,16 @@ def tiny_fsc_corpora(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def fixed_machine_speed(monkeypatch):
+    """The time estimate's yardstick of this machine (``benchmark.run.reference.calibrate``: a
+    few training steps of Whisper tiny, about 5-10 s on a busy 2-core CPU) fixed at 1 s a step
+    in every test: each ``--dry-run`` and run would measure it again otherwise."""
+    import benchmark.run.reference as reference
+
+    monkeypatch.setattr(reference, "calibrate", lambda repeats=5: 1.0)
+
+
 @pytest.fixture
 def one_torch_thread():
     """torch on one thread while the test runs, as in ``helpers.run_forked``'s children, so that

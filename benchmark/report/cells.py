@@ -171,8 +171,30 @@ def _schedule(runs: Sequence[Result], exp: Experiment) -> str | None:
     return budget_label(phases) + (" + PTQ" if exp.strategy == "PTQ" else "")
 
 
-def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
-    """Cells in the paper's row order; several seeds of one cell give mean and std."""
+@dataclass(frozen=True)
+class Selection:
+    """The rows and datasets a run selected (``--rows``, ``--datasets``; None: all of them)."""
+
+    rows: tuple[str, ...] | None = None
+    datasets: tuple[str, ...] | None = None
+
+
+def not_run_note(exp: Experiment, selection: Selection | None) -> str:
+    """Why a cell has no result file: not selected with a flag when the selection is known,
+    else the neutral wording (the report does not know whether the run selected it)."""
+    if selection is not None:
+        if selection.rows is not None and exp.row not in selection.rows:
+            return "not run in this run: not selected with --rows"
+        if selection.datasets is not None and exp.dataset not in selection.datasets:
+            return "not run in this run: not selected with --datasets"
+    return "not run in this run (not selected, or no result file)"
+
+
+def build_cells(
+    table: str, results: Sequence[Result], selection: Selection | None = None
+) -> list[Cell]:
+    """Cells in the paper's row order; several seeds of one cell give mean and std. A cell
+    without result files says why (``not_run_note``: ``selection`` is the run's, when known)."""
     by_exp: dict[Experiment, list[Result]] = defaultdict(list)
     for r in results:
         by_exp[r.experiment].append(r)
@@ -187,7 +209,7 @@ def build_cells(table: str, results: Sequence[Result]) -> list[Cell]:
             values = [r.metrics.get(metric) for r in runs]
             values = [v for v in values if v is not None]
             notes = sorted({r.notes[metric] for r in runs if metric in r.notes})
-            note = "; ".join(notes) if runs else "not run with this profile"
+            note = "; ".join(notes) if runs else not_run_note(exp, selection)
             task = metric in TASK_METRICS and bool(values)
             cells.append(
                 Cell(

@@ -308,7 +308,41 @@ def table2_claims(cells: Sequence) -> list[Verdict]:
     ]
 
 
-def render_claims(verdicts: Sequence[Verdict]) -> list[str]:
+def _synthetic(corpus: str) -> bool | None:
+    """Whether a result's ``corpus`` (e.g. ``fsc-subset50``) is a synthetic stand-in; None:
+    not in the registry."""
+    from benchmark.data.corpora import CORPORA
+
+    name = corpus.split("-subset")[0]
+    return CORPORA[name].synthetic if name in CORPORA else None
+
+
+def corpus_title(corpora: Sequence[str]) -> str:
+    """A figure panel's corpus: "stand-in corpus" for synthetic ones, else the corpus names."""
+    if not corpora or all(_synthetic(c) is not False for c in corpora):
+        return "stand-in corpus"
+    return ", ".join(corpora)
+
+
+def corpora_text(corpora: Sequence[str]) -> str:
+    """How far a claim about the paper's datasets is tested on ``corpora`` (the results'
+    ``corpus`` names, e.g. ``synthetic-fsc``, ``slurp``, ``fsc-subset50``): by what ran, synthetic
+    stand-ins or real corpora (``benchmark.data.corpora.CORPORA[name].synthetic``)."""
+    kinds = {c: _synthetic(c) for c in corpora}
+    real = [f"`{c}`" for c, k in kinds.items() if k is False]
+    stand_ins = [f"`{c}`" for c, k in kinds.items() if k is True]
+    if real and not stand_ins and None not in kinds.values():
+        return f"tested here on the real corpora ({', '.join(real)}), at this profile's budget"
+    if real:
+        return (
+            f"tested here on the real corpora ({', '.join(real)}) and only as far as the "
+            f"synthetic stand-ins ({', '.join(stand_ins) or 'the others'}) allow"
+        )
+    return "only tested here as far as the stand-in corpora allow"
+
+
+def render_claims(verdicts: Sequence[Verdict], corpora: Sequence[str] = ()) -> list[str]:
+    """The claims section; ``corpora``: what the results ran on (empty: the stand-ins)."""
     from tabulate import tabulate
 
     rows = [[v.claim, v.source, v.label, v.detail] for v in verdicts]
@@ -316,7 +350,7 @@ def render_claims(verdicts: Sequence[Verdict]) -> list[str]:
         "## The paper's claims, checked",
         "",
         "Measured on this run's corpora and profile (see the header): a claim about the paper's "
-        "datasets is only tested here as far as the stand-in corpora allow.",
+        f"datasets is {corpora_text(corpora)}.",
         "",
         NOISE_TEXT,
         "",

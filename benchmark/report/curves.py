@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.paper import DATASETS
+from benchmark.report.claims import corpus_title
 from benchmark.report.climbing import QUANTIZED, climbing_kinds, kind_of
 
 
@@ -106,7 +107,10 @@ def write_curves(table: str, results: Sequence, path: Path) -> Path:
                 )
         ax.set_xlabel("epoch (○ float student, ■ quantized student)")
         ax.set_ylabel("validation accuracy (%, mean over seeds)")
-        ax.set_title(f"{ds} (stand-in corpus): learning curves of the claim rows", fontsize=9)
+        corpora = sorted({r.corpus for r in results if r.experiment.dataset == ds})
+        ax.set_title(
+            f"{ds} ({corpus_title(corpora)}): learning curves of the claim rows", fontsize=9
+        )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         if rows:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.paper import DATASETS, TABLE1_ROWS
+from benchmark.report.claims import corpus_title
 
 
 def figure_points(cells: Sequence) -> dict[str, list[tuple[str, float, float, float]]]:
@@ -108,7 +109,9 @@ def write_figure(cells: Sequence, path: Path) -> Path:
             )
         ax.set_xlabel("energy per utterance (J, codecarbon estimate)")
         ax.set_ylabel("macro F1 (%)")
-        ax.set_title(f"{ds} (stand-in corpus; bubble area ∝ size MB; label: F1)", fontsize=9)
+        corpora = sorted({c.corpus for c in cells if c.dataset == ds and c.corpus})
+        title = f"{ds} ({corpus_title(corpora)}; bubble area ∝ size MB; label: F1)"
+        ax.set_title(title, fontsize=9)
         ax.grid(True, alpha=0.3)
     fig.text(0.5, 0.01, DEQUANTIZED_NOTE, ha="center", fontsize=8, style="italic")
     fig.tight_layout(rect=(0, 0.04, 1, 1))

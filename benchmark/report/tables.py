@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tabulate import tabulate
@@ -17,6 +18,7 @@ from benchmark.report.cells import (
     COLUMNS,
     TABLE2_COLUMNS,
     Cell,
+    Selection,
     build_cells,
     cell_key,
     round_value,
@@ -129,11 +131,40 @@ def format_cell(cell: Cell, footnotes: dict[str, int], comparison: Comparison | 
     return f"{text} · paper {paper} ({diff:+.1f} %){mark}"
 
 
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # a result file's provenance.date (benchmark.run.provenance)
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, DATE_FORMAT).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def run_span(results: Sequence[Result]) -> str:
+    """When the runs behind ``results`` started and ended: a result file stores its end
+    (``provenance.date``) and its duration (``wall_seconds``), so a run started at date -
+    wall_seconds."""
+    ends = [(_when(str(r.provenance.get("date"))), r.wall_seconds) for r in results]
+    if not ends or any(end is None for end, _ in ends):
+        dates = sorted(str(r.provenance.get("date")) for r in results)
+        return f"- Results written between {dates[0]} and {dates[-1]}"
+    start = min(end - timedelta(seconds=float(wall or 0.0)) for end, wall in ends)
+    end = max(end for end, _ in ends)
+    return (
+        f"- Run from {start.strftime(DATE_FORMAT)} (start of the first run) to "
+        f"{end.strftime(DATE_FORMAT)} (end of the last)"
+    )
+
+
+def corpora_of(results: Sequence[Result]) -> tuple[str, ...]:
+    return tuple(sorted({r.corpus for r in results}))
+
+
 def _provenance_lines(results: Sequence[Result], profile: str) -> list[str]:
     if not results:
         return [f"- Profile: `{profile}`", "- No result files yet."]
     commits = sorted({str(r.provenance.get("commit")) for r in results})
-    dates = sorted(str(r.provenance.get("date")) for r in results)
     versions = sorted(
         {
             ", ".join(f"{k} {v}" for k, v in sorted(r.provenance.get("versions", {}).items()))
@@ -155,7 +186,7 @@ def _provenance_lines(results: Sequence[Result], profile: str) -> list[str]:
         f"- Training precision: {' and '.join(precisions(results)) or 'not recorded'} "
         "(result files of another precision are never averaged into these cells)",
         f"- Commit(s): {', '.join(f'`{c}`' for c in commits)}",
-        f"- Run between {dates[0]} and {dates[-1]}",
+        run_span(results),
         f"- Versions: {'; '.join(versions)}",
         f"- Hardware: {'; '.join(hardware)}",
         f"- Result files: {len(results)}",
@@ -324,9 +355,12 @@ def _curve_lines(table: str) -> list[str]:
 
 
 def render_table1(
-    results: Sequence[Result], profile: str, comparison: Comparison | None = None
+    results: Sequence[Result],
+    profile: str,
+    comparison: Comparison | None = None,
+    selection: Selection | None = None,
 ) -> tuple[str, list[dict[str, object]]]:
-    cells = build_cells("table1", results)
+    cells = build_cells("table1", results, selection)
     footnotes: dict[str, int] = {}
     lines = [
         "# Table 1: QUADS vs prior methods (reproduced)",
@@ -357,7 +391,7 @@ def render_table1(
         lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     if comparison is not None:
         lines += comparison.section(cells, results)
-    lines += render_claims(table1_claims(cells))
+    lines += render_claims(table1_claims(cells), corpora_of(results))
     lines += deviation_lines()
     lines += [
         "## Figure",
@@ -408,9 +442,12 @@ TABLE2_NOTES = (
 
 
 def render_table2(
-    results: Sequence[Result], profile: str, comparison: Comparison | None = None
+    results: Sequence[Result],
+    profile: str,
+    comparison: Comparison | None = None,
+    selection: Selection | None = None,
 ) -> tuple[str, list[dict[str, object]]]:
-    cells = build_cells("table2", results)
+    cells = build_cells("table2", results, selection)
     footnotes: dict[str, int] = {}
     index = {(c.init, c.bits, c.strategy, c.dataset, c.metric): c for c in cells}
     teachers = sorted({str(r.config.get("profile", {}).get("teacher")) for r in results})
@@ -441,7 +478,7 @@ def render_table2(
     lines += [tabulate(rows, headers=headers, tablefmt="github"), ""]
     if comparison is not None:
         lines += comparison.section(cells, results)
-    lines += render_claims(table2_claims(cells))
+    lines += render_claims(table2_claims(cells), corpora_of(results))
     lines += deviation_lines()
     lines += _curve_lines("table2")
     lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results))
@@ -455,18 +492,21 @@ def write_report(
     out_dir: Path,
     reference: Sequence[Result] | None = None,
     excluded: Sequence[str] = (),
+    selection: Selection | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths.
 
     ``reference``: the committed reference's results of the same table and profile, shown beside
     ours with a per-cell agreement mark and an "Agreement with the reference" section.
-    ``excluded``: result files left out (``results.scan_results``), listed at the end."""
+    ``excluded``: result files left out (``results.scan_results``), listed at the end.
+    ``selection``: the rows and datasets the run selected, when known (cells of the others say
+    "not selected with --rows"; without it, the wording is neutral)."""
     results = list(results)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
         raise ValueError(f"no renderer for {table!r}; known: {', '.join(renderers)}")
     comparison = Comparison(table, reference) if reference else None
-    markdown, cells = renderers[table](results, profile, comparison)
+    markdown, cells = renderers[table](results, profile, comparison, selection)
     if excluded:
         markdown += "\n".join(
             [

@@ -1,8 +1,9 @@
 """Time estimates from the committed reference run: how long its runs took, scaled to this machine.
 
-Before training, the runner estimates the time a run will take here from the reference's per-run
-wall times (its result files, ``benchmark.results.reference.REFERENCE_DIR``), scaled by
-``calibrate()`` measured on both machines (``reports/reference/calibration.json``).
+Before training, ``--dry-run`` and the run itself print one estimate (``plan_estimate``) of the
+time the runs will take here: the reference's per-run wall times (its result files, the run's
+profile's reference, else the ``cpu`` one), scaled to the run's input length, training utterances
+and epochs, and by ``calibrate()`` measured on both machines (``calibration.json``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmark.results.reference import REFERENCE_DIR
@@ -61,31 +62,138 @@ def read_calibration(reference_dir: Path = REFERENCE_DIR) -> dict[str, object] |
 
 @dataclass(frozen=True)
 class Estimate:
-    seconds: float  # on this machine
+    seconds: float  # on this machine (the reference machine's when scale is None)
     per_run: tuple[float, ...]  # seconds per run to do, in order
-    scale: float  # this machine's calibration / the reference's
-    known: int  # runs with a reference wall time of their own (the rest: the median)
+    scale: float | None  # this machine's calibration / the reference's; None: not calibrated
+    known: int  # runs with a reference wall time of their own row (the rest: the median)
+    basis: str = ""  # the profile whose reference the wall times come from
+    rough: bool = False  # scaled across profiles or corpora (frames, utterances, epochs)
+    setup_seconds: float = 0.0  # the reference's corpus generation and feature caching, scaled
 
 
-def estimate(todo: Sequence[tuple], reference: Sequence, scale: float) -> Estimate:
+def run_epochs(exp, profile) -> int:
+    """Training epochs of ``exp`` under ``profile`` (its schedule's phases; 0: not trained)."""
+    from benchmark.run.recipe import schedule_for
+
+    if profile.untrained_reason(exp):
+        return 0
+    return sum(p.epochs for p in schedule_for(exp, profile).phases)
+
+
+def _stored_epochs(result) -> int:
+    return sum(int(p.get("epochs", 0)) for p in result.training.get("phases") or ())
+
+
+def _stored_train(result) -> int | None:
+    """Training utterances a reference run read (its result file's ``data.features``)."""
+    split = ((result.data or {}).get("features") or {}).get("train") or {}
+    n = split.get("utterances")
+    return int(n) if n else None
+
+
+def estimate(
+    todo: Sequence[tuple],
+    reference: Sequence,
+    scale: float | None,
+    profile=None,
+    train: dict[str, int | None] | None = None,
+) -> Estimate:
     """Seconds the runs ``todo`` ((experiment, seed, ...) tuples) will take here: each run's wall
     time in the reference (same row and seed, else the row's mean over seeds, else the median
-    of all runs), times ``scale``."""
-    by_run = {(r.experiment, r.seed): r.wall_seconds for r in reference}
-    by_exp: dict[object, list[float]] = {}
+    of all runs), times ``scale`` (1 when None). With ``profile``, each is also scaled to this
+    run: input length (``profile.n_frames`` / the reference's), training utterances (``train``,
+    dataset -> count, / the reference run's ``data.features.train``) and epochs (the row's
+    schedule under ``profile``'s budget for its dataset / the reference run's stored
+    ``training.phases``; only where both train the row); every factor is 1 where the two
+    agree or one side is unknown."""
+    by_run = {(r.experiment, r.seed): r for r in reference}
+    by_exp: dict[object, list] = {}
+    ref_train: dict[str, int] = {}
     for r in reference:
-        by_exp.setdefault(r.experiment, []).append(r.wall_seconds)
-    fallback = statistics.median(by_run.values()) if by_run else 60.0
-    per_run, known = [], 0
+        by_exp.setdefault(r.experiment, []).append(r)
+        n = _stored_train(r)
+        if n:
+            ref_train.setdefault(r.experiment.dataset, n)
+    fallback = statistics.median(r.wall_seconds for r in reference) if reference else 60.0
+    per_run, known, scaled = [], 0, False
     for exp, seed, *_ in todo:
-        if (exp, seed) in by_run:
-            seconds, known = by_run[(exp, seed)], known + 1
-        elif exp in by_exp:
-            seconds, known = statistics.fmean(by_exp[exp]), known + 1
-        else:
-            seconds = fallback
-        per_run.append(seconds * scale)
-    return Estimate(sum(per_run), tuple(per_run), scale, known)
+        row = [by_run[exp, seed]] if (exp, seed) in by_run else by_exp.get(exp, [])
+        seconds = statistics.fmean(r.wall_seconds for r in row) if row else fallback
+        known += bool(row)
+        if profile is not None and reference:
+            model = row[0] if row else reference[0]
+            frames = (model.config.get("profile") or {}).get("n_frames")
+            factor = profile.n_frames / float(frames) if frames else 1.0
+            ours, theirs = (train or {}).get(exp.dataset), ref_train.get(exp.dataset)
+            if ours and theirs:
+                factor *= ours / theirs
+            ours_epochs = run_epochs(exp, profile.for_dataset(exp.dataset))
+            theirs_epochs = _stored_epochs(row[0]) if row else 0
+            if ours_epochs and theirs_epochs:  # a row one side does not train: its wall as is
+                factor *= ours_epochs / theirs_epochs
+            seconds *= factor
+            scaled = scaled or factor != 1.0
+        per_run.append(seconds * (scale or 1.0))
+    return Estimate(sum(per_run), tuple(per_run), scale, known, rough=scaled)
+
+
+def plan_estimate(
+    table: str,
+    todo: Sequence[tuple],
+    profile,
+    train: dict[str, int | None],
+    reference_dir: Path = REFERENCE_DIR,
+    measure=None,
+) -> Estimate | None:
+    """The one time estimate of ``--dry-run`` and of the run (``runner.run_table``): from the
+    reference of ``profile`` in ``reference_dir`` when it has runs of ``table``, else from the
+    ``cpu`` reference (``reference_dir_for("cpu")``), scaled to this run (``estimate``) and to
+    this machine (``measure``, default ``calibrate``, / the reference's calibration, where it has
+    one). ``train``: dataset -> training utterances of this run (None: unknown). None when no
+    reference has runs of ``table``."""
+    from benchmark.results.files import scan_results
+    from benchmark.results.reference import reference_dir_for
+
+    if not todo:
+        return None
+    basis, folder = profile.name, reference_dir
+    reference = scan_results(folder / "results", basis, table).results
+    if not reference and profile.name != "cpu":
+        basis, folder = "cpu", reference_dir_for("cpu")
+        reference = scan_results(folder / "results", basis, table).results
+    if not reference:
+        return None
+    calibration = read_calibration(folder)
+    scale = None
+    if calibration:
+        scale = (measure or calibrate)() / float(calibration["step_seconds"])
+    est = estimate(todo, reference, scale, profile, train)
+    setup = float(((calibration or {}).get("setup_seconds") or {}).get(table, 0.0))
+    setup *= scale or 1.0
+    return replace(est, basis=basis, rough=est.rough or basis != profile.name, setup_seconds=setup)
+
+
+def estimate_line(est: Estimate | None) -> str:
+    """One line for the plan of ``--dry-run`` and of the run: the time and its basis."""
+    if est is None:
+        return "time estimate: none (no committed reference has runs of this table)"
+    how = [f"the {est.basis} reference's per-run wall times"]
+    if est.rough:
+        how = [
+            f"scaled from the {est.basis} reference: rough; its per-run wall times x input length,"
+            " training utterances and epochs"
+        ]
+    if est.scale is None:
+        how.append("not scaled to this machine: the reference has no calibration")
+    else:
+        how.append(f"x {est.scale:.2f}, this machine's speed relative to the reference machine's")
+    setup = ""
+    if est.setup_seconds:
+        setup = (
+            f", plus up to {est.setup_seconds / 60:.0f} min of corpus generation and feature "
+            "caching on a first run"
+        )
+    return f"time estimate: about {est.seconds / 60:.0f} min here ({'; '.join(how)}){setup}"
 
 
 def write_calibration(

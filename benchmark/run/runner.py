@@ -30,7 +30,12 @@ from benchmark.run import preflight
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.experiment import run_config, run_experiment
 from benchmark.run.ray_executor import RayOptions
-from benchmark.run.reference import calibrate, estimate, read_calibration, write_calibration
+from benchmark.run.reference import (
+    calibrate,
+    estimate_line,
+    plan_estimate,
+    write_calibration,
+)
 from benchmark.run.workspace import Workspace
 
 
@@ -134,29 +139,20 @@ def config_conflicts(
     return lines
 
 
-def _plan_lines(table: str, todo: list, est, calibration: dict | None) -> list[str]:
+def _plan_lines(todo: list, est) -> list[str]:
     counts: dict[str, int] = {}
     for exp, _seed, _path in todo:
         label = f"{exp.row} {exp.bits} bit" + (
             f" ({exp.init}, {exp.strategy})" if exp.table == "table2" else ""
         )
         counts[f"{label} {exp.dataset}"] = counts.get(f"{label} {exp.dataset}", 0) + 1
-    lines = [f"  {label}: {n} seed(s)" for label, n in counts.items()]
-    if est is None:
-        lines.append("no time estimate: the reference has no runs of this profile")
-    elif calibration is None:
-        lines.append(
-            f"estimate: about {est.seconds / 60:.0f} min (the reference's wall times, not "
-            "scaled to this machine: the reference has no calibration)"
-        )
-    else:
-        setup = float((calibration.get("setup_seconds") or {}).get(table, 0.0)) * est.scale
-        lines.append(
-            f"estimate here: about {est.seconds / 60:.0f} min (the reference's per-run wall times "
-            f"x {est.scale:.2f}, this machine's speed relative to the reference machine's), plus "
-            f"up to {setup / 60:.0f} min of corpus generation and feature caching on a first run"
-        )
-    return lines
+    return [f"  {label}: {n} seed(s)" for label, n in counts.items()] + [estimate_line(est)]
+
+
+def train_utterances(data: Sequence[preflight.DataNeed]) -> dict[str, int | None]:
+    """Training utterances per dataset that a run will read (usable, else listed; None:
+    unknown): what ``reference.plan_estimate`` scales the reference's wall times by."""
+    return {d.dataset: d.usable.get("train") or d.utterances.get("train") for d in data}
 
 
 def progress_bar(desc: str, est, n_runs: int) -> tuple[tqdm, list[int]]:
@@ -218,9 +214,8 @@ def run_table(table: str, options: RunOptions, log: Callable[[str], None] = prin
     choice = options.choice
     ws = Workspace(profile, choice, options.cache_dir)
     # everything the runs need, checked in seconds before any corpus is generated or loaded
-    preflight.require(
-        preflight.check(exps, profile, choice, options.out_dir, ws.cache, options.rows or ())
-    )
+    pf = preflight.check(exps, profile, choice, options.out_dir, ws.cache, options.rows or ())
+    preflight.require(pf)
     todo, done, conflicts = [], 0, []
     for exp in exps:
         config = run_config(exp, profile, choice, ws)
@@ -251,13 +246,12 @@ def run_table(table: str, options: RunOptions, log: Callable[[str], None] = prin
                 f"the reference's {len(ref_scan.excluded)} unusable result file(s) are left out "
                 f"of the comparison (first: {ref_scan.excluded[0]})"
             )
-    calibration = read_calibration(options.reference_dir) if reference else None
     est = None
-    if todo and reference:
-        scale = calibrate() / float(calibration["step_seconds"]) if calibration else 1.0
-        est = estimate(todo, reference, scale)
+    if todo and not options.as_reference:
+        # the same estimate as --dry-run's (reference.plan_estimate), so the ETA bar is the plan's
+        est = plan_estimate(table, todo, profile, train_utterances(pf.data), options.reference_dir)
     if todo:
-        for line in _plan_lines(table, todo, est, calibration):
+        for line in _plan_lines(todo, est):
             log(line)
     bar, steps = progress_bar(table, est, len(todo))
     trained_seconds = 0.0

@@ -1,0 +1,146 @@
+"""One time estimate for ``--dry-run`` and the run (``benchmark.run.reference.plan_estimate``):
+the reference's per-run wall times, the profile's own reference else the cpu one, scaled to the
+run's input length, training utterances and epochs, and to this machine."""
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import TINY_FSC
+
+import benchmark.results.reference as results_reference
+import benchmark.run.reference as run_reference
+import benchmark.run.runner as runner
+from benchmark.profiles import PROFILES, Profile
+from benchmark.results.files import Result, result_path, write_result
+from benchmark.rows import experiments
+from benchmark.run.reference import estimate_line, plan_estimate
+
+PHASES = [{"epochs": 1, "kind": "distill"}] * 2 + [{"epochs": 1, "kind": "quantize"}] * 3
+
+
+def _quads4(dataset: str = "FSC"):
+    return next(
+        e
+        for e in experiments("table1")
+        if e.row == "QUADS" and e.bits == 4 and e.dataset == dataset
+    )
+
+
+def _cpu_reference(folder: Path, wall: float = 120.0, step_seconds: float = 1.0) -> None:
+    """A committed cpu reference in ``folder``: one QUADS 4 bit FSC run of ``wall`` seconds (300
+    frames, 620 training utterances, 5 epochs) and a calibration of ``step_seconds``."""
+    exp = _quads4()
+    result = Result(
+        exp,
+        "cpu",
+        0,
+        "synthetic-fsc",
+        {},
+        config={"profile": {"n_frames": 300}},
+        wall_seconds=wall,
+        training={"phases": PHASES},
+        data={"features": {"train": {"utterances": 620}}},
+    )
+    write_result(result_path(folder / "results", exp, "cpu", 0), result)
+    (folder / "calibration.json").write_text(
+        json.dumps({"step_seconds": step_seconds, "setup_seconds": {"table1": 60.0}})
+    )
+
+
+@pytest.fixture
+def cpu_reference(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "reference"
+    _cpu_reference(folder)
+    monkeypatch.setattr(results_reference, "REFERENCE_DIR", folder)
+    return folder
+
+
+def test_a_profile_without_its_own_reference_is_scaled_from_the_cpu_one(cpu_reference, tmp_path):
+    exp = _quads4()
+    # the paper profile has no reference of its own: 10x the frames, 4x the training
+    # utterances, D10 + Q12 = 22 epochs instead of the reference's stored 5; this machine 2x slower
+    est = plan_estimate(
+        "table1",
+        [(exp, 0)],
+        PROFILES["paper"],
+        {"FSC": 620 * 4},
+        tmp_path / "no-reference-here",
+        measure=lambda: 2.0,
+    )
+    assert est is not None and est.basis == "cpu" and est.rough
+    assert est.seconds == pytest.approx(120 * 10 * 4 * 22 / 5 * 2)
+    line = estimate_line(est)
+    assert line.startswith(f"time estimate: about {est.seconds / 60:.0f} min here")
+    assert "scaled from the cpu reference: rough" in line and "x 2.00" in line
+
+
+def test_the_cpu_profile_on_its_own_corpus_takes_the_reference_as_it_is(cpu_reference):
+    est = plan_estimate(
+        "table1", [(_quads4(), 0)], PROFILES["cpu"], {"FSC": 620}, cpu_reference, lambda: 1.0
+    )
+    assert est.seconds == pytest.approx(120.0) and not est.rough and est.basis == "cpu"
+    assert "the cpu reference's per-run wall times" in estimate_line(est)
+    assert estimate_line(None).startswith("time estimate: none")
+
+
+def test_dry_run_and_run_print_the_same_estimate(
+    tmp_path, monkeypatch, cpu_reference, tiny_fsc_corpora
+):
+    from benchmark.run.dry_run import dry_run
+    from benchmark.run.runner import RunOptions, run_table
+
+    profile = Profile(
+        "est-test",
+        "efficiency-only rows on a tiny corpus, no reference of its own",
+        corpora={"FSC": "synthetic-fsc", "SLURP": "synthetic-slurp"},
+        synthetic={"synthetic-fsc": TINY_FSC},
+        n_frames=40,
+        measure_energy=False,
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
+    monkeypatch.setattr(run_reference, "calibrate", lambda: 0.5)  # the machine's speed, fixed
+    options = RunOptions(
+        profile=profile,
+        out_dir=tmp_path / "out",
+        rows=("QUADS",),
+        datasets=("FSC",),
+        cache_dir=cache,
+        reference_dir=tmp_path / "no-reference-here",
+    )
+    text, _code = dry_run("table1", options)
+    planned = next(line for line in text.splitlines() if line.startswith("time estimate"))
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(runner, "_run_locally", stop)
+    monkeypatch.setattr(runner, "progress_bar", lambda *a: (_ for _ in ()).throw(Stop()))
+    lines: list[str] = []
+    with pytest.raises(Stop):
+        run_table("table1", options, log=lines.append)
+    ran = next(line for line in lines if line.startswith("time estimate"))
+    assert ran == planned
+    assert "scaled from the cpu reference: rough" in ran and "x 0.50" in ran
+
+
+def test_epochs_come_from_the_profiles_budget_for_the_dataset(tmp_path, monkeypatch):
+    from benchmark.run.reference import run_epochs
+
+    folder = tmp_path / "reference"
+    exp, converged = _quads4("SLURP"), PROFILES["converged"]
+    result = Result(
+        exp, "cpu", 0, "synthetic-slurp", {}, wall_seconds=100.0, training={"phases": PHASES}
+    )
+    write_result(result_path(folder / "results", exp, "cpu", 0), result)
+    monkeypatch.setattr(results_reference, "REFERENCE_DIR", folder)
+    epochs = run_epochs(exp, converged.for_dataset("SLURP"))
+    assert epochs != run_epochs(exp, converged)  # converged budgets SLURP apart from its default
+    est = plan_estimate("table1", [(exp, 0)], converged, {}, tmp_path / "none", lambda: 1.0)
+    assert est.seconds == pytest.approx(100.0 * epochs / 5)

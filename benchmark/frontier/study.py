@@ -23,6 +23,7 @@ from benchmark.data.cache import atomic_write
 from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_upgrades
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
+from benchmark.results.files import load_json
 from benchmark.results.identity import artefact_path
 from benchmark.results.stored_values import predictions_problem, value_problem
 from benchmark.rows import Experiment, experiments
@@ -127,10 +128,7 @@ def record_problem(data: object) -> str | None:
 
 def load_record(path: Path) -> StudyRecord:
     """The record at ``path``; ``ValueError`` naming it when unreadable or impossible."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"unreadable frontier study record {path}: {err}") from err
+    data = load_json(path, "frontier study record")
     why = record_problem(data)
     if why:
         raise ValueError(f"frontier study record {path} is malformed: {why} (delete it)")

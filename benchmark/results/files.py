@@ -102,6 +102,15 @@ def _json_type(value: object) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
+def load_json(path: Path, what: str) -> object:
+    """The parsed JSON of ``path``; ``ValueError`` "unreadable <what> <path>: ..." when it cannot
+    be read or parsed (the one reader of every result-like file)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"unreadable {what} {path}: {err}") from err
+
+
 def read_result(path: Path, results_dir: Path | None = None) -> Result:
     """Read and validate one result file; ``ValueError`` naming it when it cannot be trusted:
     unreadable, another schema, a checksum mismatch (edited by hand), wrong keys or types
@@ -109,10 +118,7 @@ def read_result(path: Path, results_dir: Path | None = None) -> Result:
     path names (``schema.check_result_path``: a copy or a file moved to another seed)."""
     from benchmark.results.schema import check_result_json, check_result_path
 
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"unreadable result file {path}: {err}") from err
+    data = load_json(path, "result file")
     why = not_a_result_file(data)
     if why:
         raise ValueError(f"{path} is not a result file: {why} (delete it or move it elsewhere)")

@@ -9,11 +9,15 @@ configuration that decides whether the file is reused, and the provenance of the
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.results.files import content_checksum, not_a_result_file, write_checked_json
+from benchmark.results.files import (
+    content_checksum,
+    load_json,
+    not_a_result_file,
+    write_checked_json,
+)
 from benchmark.results.stored_values import (
     config_num_classes,
     num_classes_problem,
@@ -121,10 +125,7 @@ def _check(data: object, path: Path) -> None:
 def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessResult:
     """One validated file; ``ValueError`` naming it when unreadable, of another schema, edited
     (checksum), malformed, or (given ``results_dir``) not the run its path names."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"unreadable robustness result file {path}: {err}") from err
+    data = load_json(path, "robustness result file")
     why = not_a_result_file(data)
     if why:
         raise ValueError(f"{path} is not a robustness result file: {why} (delete it)")

@@ -59,7 +59,7 @@ def tiny_training(monkeypatch):
     the test."""
     from tiny_whisper import use_tiny_models
 
-    import benchmark.run.runner as runner
+    import benchmark.run.plan as plan
     from baselines.weights import ENV_DIR
     from benchmark.rows import experiments
 
@@ -69,7 +69,7 @@ def tiny_training(monkeypatch):
             monkeypatch.setenv("HF_HUB_OFFLINE", "1")
         use_tiny_models(monkeypatch)
         monkeypatch.setattr(
-            runner, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in bits)
+            plan, "experiments", lambda t: tuple(e for e in experiments(t) if e.bits in bits)
         )
 
     return setup

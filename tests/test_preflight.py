@@ -8,7 +8,7 @@ import benchmark.run.preflight as preflight
 from benchmark.cli import main
 from benchmark.profiles import PROFILES
 from benchmark.run.data_choice import DataChoice
-from benchmark.run.runner import select
+from benchmark.run.plan import select
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from benchmark.report.cells import build_cells
 from benchmark.report.tables import write_report
 from benchmark.results.files import Result, read_result, read_results, result_path, write_result
 from benchmark.rows import table1_experiments, table2_experiments
-from benchmark.run.runner import select
+from benchmark.run.plan import select
 
 
 def _result(exp, seed=0, **metrics):

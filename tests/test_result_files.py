@@ -18,7 +18,7 @@ from benchmark.results.files import (
     write_result,
 )
 from benchmark.rows import table1_experiments
-from benchmark.run.runner import _is_current
+from benchmark.run.plan import is_current
 
 QUADS4 = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))
 CONFIG = {"identity": {"trainer": 3}, "num_classes": 3}
@@ -101,9 +101,9 @@ def test_a_seed0_file_copied_to_the_seed1_path_is_recomputed_and_excluded(tmp_pa
     seed1 = result_path(tmp_path / "results", QUADS4, "smoke", 1)
     shutil.copy(seed0, seed1)
     lines = []
-    assert not _is_current(seed1, CONFIG, tmp_path / "results", lines.append)
+    assert not is_current(seed1, CONFIG, tmp_path / "results", lines.append)
     assert len(lines) == 1 and str(seed1) in lines[0]
-    assert _is_current(seed0, CONFIG, tmp_path / "results", lines.append)
+    assert is_current(seed0, CONFIG, tmp_path / "results", lines.append)
     scan = scan_results(tmp_path / "results", "smoke", "table1")
     assert [r.seed for r in scan.results] == [0]
     assert len(scan.excluded) == 1 and "seed1" in scan.excluded[0]
@@ -119,7 +119,7 @@ def test_a_hand_edited_result_is_listed_not_averaged_and_not_reused(tmp_path, ca
     assert _f1_cell(cells)["measured"] == round(_f1(5), 6)
     assert "checksum" in md and path.name in md
     lines = []
-    assert not _is_current(path, CONFIG, tmp_path / "results", lines.append)
+    assert not is_current(path, CONFIG, tmp_path / "results", lines.append)
     assert "checksum" in lines[0]
 
 
@@ -160,10 +160,10 @@ def test_a_result_whose_exported_model_is_truncated_is_not_complete(tmp_path):
     model = tmp_path / "model.safetensors"
     save_file({"w": torch.zeros(1000)}, str(model))
     path = _write(tmp_path, artifacts={"model": str(model)})
-    assert _is_current(path, CONFIG, tmp_path / "results")
+    assert is_current(path, CONFIG, tmp_path / "results")
     model.write_bytes(model.read_bytes()[:-100])
     lines = []
-    assert not _is_current(path, CONFIG, tmp_path / "results", lines.append)
+    assert not is_current(path, CONFIG, tmp_path / "results", lines.append)
     assert "model.safetensors" in lines[0] and str(path) in lines[0]
 
 

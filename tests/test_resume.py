@@ -30,6 +30,7 @@ from helpers import TINY_FSC, run_forked
 from tiny_whisper import DIMS, write_library
 
 import benchmark.run.experiment as experiment
+import benchmark.run.plan as plan
 import benchmark.run.runner as runner
 import quads.engine
 from baselines.registry import MODELS, ModelSpec
@@ -67,7 +68,7 @@ def tiny_models(monkeypatch) -> None:
     )
     monkeypatch.setitem(MODELS, spec.name, tiny)
     monkeypatch.setattr(
-        runner, "experiments", lambda table: tuple(e for e in experiments(table) if e.bits == BITS)
+        plan, "experiments", lambda table: tuple(e for e in experiments(table) if e.bits == BITS)
     )
     monkeypatch.setattr(
         experiment, "measure_efficiency", lambda *args, **kwargs: Efficiency(1, 0.0, 0.0, 0.0, None)

@@ -18,9 +18,9 @@ from benchmark.results.identity import (
     split_by_config,
 )
 from benchmark.rows import table1_experiments
+from benchmark.run.plan import config_conflicts
 from benchmark.run.preflight import PreflightError, require_none
 from benchmark.run.provenance import provenance
-from benchmark.run.runner import config_conflicts
 
 EXP = next(e for e in table1_experiments() if (e.row, e.bits, e.dataset) == ("QUADS", 4, "FSC"))
 PROVENANCE = provenance()

@@ -17,7 +17,7 @@ from benchmark.data.records import Utterance, make_corpus
 from benchmark.data.slurp import load_slurp
 from benchmark.profiles import PROFILES
 from benchmark.run.data_choice import DataChoice
-from benchmark.run.runner import select
+from benchmark.run.plan import select
 from benchmark.run.workspace import Workspace
 
 HEADER = ",path,speakerId,transcription,action,object,location\n"

@@ -102,3 +102,19 @@ def test_learning_curves_are_byte_identical_across_renders(tmp_path):
     a = write_curves("table1", runs, tmp_path / "a.png").read_bytes()
     b = write_curves("table1", runs, tmp_path / "b.png").read_bytes()
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_authors_quantization_epochs_are_judged_as_the_quantized_curve():
+    """The authors' recipe (phase kinds authors-distill / authors-quantize) collapses in each
+    quantization phase and climbs back: its quantized curve, not its float one, decides."""
+    from benchmark.report.climbing import QUANTIZED, curves, kind_of
+
+    phases = [{"kind": "authors-distill"}, {"kind": "authors-quantize"}]
+    assert kind_of(phases[1]) == QUANTIZED
+    history = [
+        {"epoch": 1, "phase": 1, "valid_accuracy": 50.0},
+        {"epoch": 2, "phase": 1, "valid_accuracy": 55.0},
+        *({"epoch": 3 + i, "phase": 2, "valid_accuracy": a} for i, a in enumerate((5, 6, 7, 18))),
+    ]
+    split = curves(history, phases)
+    assert split[QUANTIZED] == [5.0, 6.0, 7.0, 18.0] and len(split) == 2

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.results.noise import noise_points
+from quads.mct import QUANTIZE_KINDS
 
 FLOAT, QUANTIZED = "float", "quantized"
 PATIENCE = 3  # epochs judged at most (k)
@@ -46,7 +47,7 @@ RULE_TEXT = (
 
 def kind_of(phase: dict | None) -> str:
     """The kind of model a phase's validation accuracy measures."""
-    return QUANTIZED if phase is not None and phase.get("kind") == "quantize" else FLOAT
+    return QUANTIZED if phase is not None and phase.get("kind") in QUANTIZE_KINDS else FLOAT
 
 
 def curves(history: Sequence[dict], phases: Sequence[dict]) -> dict[str, list[float]]:

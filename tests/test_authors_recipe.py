@@ -4,9 +4,11 @@ epoch plan, the cosine period, exact resume and export."""
 
 import pytest
 import torch
+from mct_kit import projector as _projector
+from mct_kit import separable_data as _data
+from mct_kit import student as _student
 
 import quads.engine as engine
-from baselines.whisper import WhisperClassifier, WhisperDims
 from quads.cluster_mean import ClusterMeanQuantizer, cluster_means
 from quads.codebook import fit_codebook
 from quads.engine import run_schedule
@@ -20,34 +22,11 @@ from quads.mct import (
     authors_mct,
 )
 from quads.quantize import QuantConfig
-from quads.train import OptimConfig, TensorData, make_optimizer
+from quads.train import OptimConfig, make_optimizer
 
-FRAMES = 20
-DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
-CLASSES = 3
 BITS = 2
 FAST_D = OptimConfig("adam", lr_encoder=1e-2, lr_head=1e-2)
 FAST_Q = OptimConfig("sgd", lr_encoder=0.05, lr_head=0.05, momentum=0.9, cosine=True)
-
-
-def _student(seed: int = 0) -> WhisperClassifier:
-    torch.manual_seed(seed)
-    return WhisperClassifier("tiny", CLASSES, FRAMES, dims=DIMS)
-
-
-def _data(n: int, seed: int) -> TensorData:
-    gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % CLASSES
-    mel = torch.randn(n, 80, FRAMES, generator=gen) + labels.view(-1, 1, 1).float()
-    teacher = torch.randn(n, 8, generator=gen) + labels.view(-1, 1).float()
-    return TensorData({"mel": mel, "labels": labels, "teacher": teacher})
-
-
-def _projector():
-    from quads.distill import FeatureProjector
-
-    torch.manual_seed(0)
-    return FeatureProjector(DIMS.d_model, 8)
 
 
 def _schedule(d=(1, 1), q=(1, 2), optim_q=FAST_Q) -> Schedule:

@@ -3,9 +3,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mct_kit import projector as _projector
+from mct_kit import separable_data as _data
+from mct_kit import student as _student
 
-from baselines.whisper import WhisperClassifier, WhisperDims
-from quads.distill import DistillConfig, FeatureProjector, distillation_loss, l1_alignment
+from quads.distill import DistillConfig, distillation_loss, l1_alignment
 from quads.engine import run_schedule
 from quads.mct import (
     Phase,
@@ -16,33 +18,20 @@ from quads.mct import (
     mct,
     quantization_after_distillation,
 )
-from quads.train import OptimConfig, TensorData, epoch_order, resolve_precision
+from quads.train import OptimConfig, epoch_order, resolve_precision
 
-FRAMES = 20
-DIMS = WhisperDims(d_model=16, layers=1, heads=2, ffn=32)
-CLASSES = 3
 FAST = OptimConfig("adam", lr_encoder=1e-3, lr_head=1e-2)
 
 
-def _student(seed: int = 0) -> WhisperClassifier:
-    torch.manual_seed(seed)
-    return WhisperClassifier("tiny", CLASSES, FRAMES, dims=DIMS)
-
-
-def _data(n: int, seed: int) -> TensorData:
-    gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % CLASSES
-    mel = torch.randn(n, 80, FRAMES, generator=gen) + labels.view(-1, 1, 1).float()
-    teacher = torch.randn(n, 8, generator=gen) + labels.view(-1, 1).float()
-    return TensorData({"mel": mel, "labels": labels, "teacher": teacher})
-
-
-def _projector(seed: int = 0) -> FeatureProjector:
-    torch.manual_seed(seed)
-    return FeatureProjector(DIMS.d_model, 8)
-
-
-def _run(schedule, tmp_path=None, prefix=None, log=lambda s: None, identity="t", precision="fp32"):
+def _run(
+    schedule,
+    tmp_path=None,
+    prefix=None,
+    log=lambda s: None,
+    identity="t",
+    precision="fp32",
+    stop_when=None,
+):
     return run_schedule(
         _student(),
         schedule,
@@ -56,6 +45,7 @@ def _run(schedule, tmp_path=None, prefix=None, log=lambda s: None, identity="t",
         identity=identity,
         log=log,
         precision=precision,
+        stop_when=stop_when,
     )
 
 
@@ -335,19 +325,7 @@ def test_stop_when_ends_the_final_phase_early_and_keeps_it_out_of_the_prefix_cac
         asked.append(len(history))
         return len(history) == 3
 
-    out = run_schedule(
-        _student(),
-        schedule,
-        _data(12, 1),
-        _data(6, 2),
-        seed=0,
-        batch_size=4,
-        projector=_projector(),
-        prefix_cache=tmp_path / "prefix",
-        identity="t",
-        log=lambda s: None,
-        stop_when=after_three,
-    )
+    out = _run(schedule, prefix=tmp_path / "prefix", stop_when=after_three)
     assert [h["epoch"] for h in out.history] == [1, 2, 3] and asked == [1, 2, 3]
     assert 1 <= out.best_epoch <= 3
     assert not list((tmp_path / "prefix").glob("*.pt"))  # not the 6-epoch phase its key names

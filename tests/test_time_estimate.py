@@ -144,3 +144,16 @@ def test_epochs_come_from_the_profiles_budget_for_the_dataset(tmp_path, monkeypa
     assert epochs != run_epochs(exp, converged)  # converged budgets SLURP apart from its default
     est = plan_estimate("table1", [(exp, 0)], converged, {}, tmp_path / "none", lambda: 1.0)
     assert est.seconds == pytest.approx(100.0 * epochs / 5)
+
+
+def test_a_profiles_subset_caps_the_training_utterances_the_estimate_scales_by():
+    """The smoke profile reads at most 48 utterances per split: its estimate scales the cpu
+    reference's wall times by 48 / 620 on FSC, not by the listed 620 / 620."""
+    from benchmark.run.plan import train_utterances
+    from benchmark.run.preflight import DataNeed
+
+    need = DataNeed("FSC", "synthetic-fsc", "generated", {"train": 620}, 0, True, {"train": 600})
+    assert train_utterances([need]) == {"FSC": 600}
+    assert train_utterances([need], subset=48) == {"FSC": 48}
+    unknown = DataNeed("SLURP", "slurp", "root", {}, 0, False, {})
+    assert train_utterances([unknown], subset=48) == {"SLURP": None}

@@ -33,6 +33,8 @@ def dry_run(table: str, options) -> tuple[str, int]:
     runs = [(r.exp, r.seed, r.done) for r in plan.runs]
     # the run's own estimate (runner.run_table prints the same figure before training)
     todo = [(r.exp, r.seed) for r in plan.todo]
-    est = plan_estimate(table, todo, profile, train_utterances(pf.data), options.reference_dir)
+    est = plan_estimate(
+        table, todo, profile, train_utterances(pf.data, profile.subset), options.reference_dir
+    )
     text = preflight.plan_text(table, pf, runs, profile, estimate_line(est))
     return text, 2 if pf.problems else 0

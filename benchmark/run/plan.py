@@ -101,10 +101,15 @@ def config_conflicts(
     return lines
 
 
-def train_utterances(data: Sequence[DataNeed]) -> dict[str, int | None]:
-    """Training utterances per dataset that a run will read (usable, else listed; None:
-    unknown): what ``reference.plan_estimate`` scales the reference's wall times by."""
-    return {d.dataset: d.usable.get("train") or d.utterances.get("train") for d in data}
+def train_utterances(data: Sequence[DataNeed], subset: int | None = None) -> dict[str, int | None]:
+    """Training utterances per dataset that a run will read (usable, else listed, at most the
+    profile's ``subset``; None: unknown): what ``reference.plan_estimate`` scales the
+    reference's wall times by."""
+    out: dict[str, int | None] = {}
+    for d in data:
+        n = d.usable.get("train") or d.utterances.get("train")
+        out[d.dataset] = min(n, subset) if n and subset else n
+    return out
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def run_table(table: str, options: RunOptions, log: Callable[[str], None] = prin
             table,
             [(r.exp, r.seed) for r in todo],
             profile,
-            train_utterances(pf.data),
+            train_utterances(pf.data, profile.subset),
             options.reference_dir,
         )
     if todo:

@@ -157,3 +157,40 @@ def test_a_profiles_subset_caps_the_training_utterances_the_estimate_scales_by()
     assert train_utterances([need], subset=48) == {"FSC": 48}
     unknown = DataNeed("SLURP", "slurp", "root", {}, 0, False, {})
     assert train_utterances([unknown], subset=48) == {"SLURP": None}
+
+
+def test_an_untrained_rows_wall_time_is_not_scaled_by_training_utterances():
+    """An efficiency-only row's reference wall time is its efficiency measurement: a run on 48
+    training utterances keeps it, while a trained row scales by 48 / 620."""
+    from benchmark.results.files import Result
+    from benchmark.rows import table1_experiments
+    from benchmark.run.reference import estimate
+
+    exps = {(e.row, e.bits, e.dataset): e for e in table1_experiments()}
+    large, q32 = exps[("Whisper (large)", 32, "FSC")], exps[("QUADS", 32, "FSC")]
+    cpu = PROFILES["cpu"]
+    data = {"features": {"train": {"utterances": 620}}}
+    config = {"profile": {"n_frames": cpu.n_frames}}
+    ref = [
+        Result(large, "cpu", 0, "synthetic-fsc", {}, config=config, wall_seconds=60.0, data=data),
+        Result(
+            q32,
+            "cpu",
+            0,
+            "synthetic-fsc",
+            {},
+            config=config,
+            wall_seconds=100.0,
+            data=data,
+            training={"phases": [{"kind": "distill", "epochs": e} for e in run_epochs_of(q32)]},
+        ),
+    ]
+    est = estimate([(large, 0), (q32, 0)], ref, None, cpu, {"FSC": 48})
+    assert est.per_run[0] == pytest.approx(60.0)
+    assert est.per_run[1] == pytest.approx(100.0 * 48 / 620)
+
+
+def run_epochs_of(exp):
+    from benchmark.run.reference import run_epochs
+
+    return [run_epochs(exp, PROFILES["cpu"])]

@@ -104,8 +104,9 @@ def estimate(
     run: input length (``profile.n_frames`` / the reference's), training utterances (``train``,
     dataset -> count, / the reference run's ``data.features.train``) and epochs (the row's
     schedule under ``profile``'s budget for its dataset / the reference run's stored
-    ``training.phases``; only where both train the row); every factor is 1 where the two
-    agree or one side is unknown."""
+    ``training.phases``); utterances and epochs only where both train the row (an untrained
+    row's wall time is its efficiency measurement); every factor is 1 where the two agree or
+    one side is unknown."""
     by_run = {(r.experiment, r.seed): r for r in reference}
     by_exp: dict[object, list] = {}
     ref_train: dict[str, int] = {}
@@ -125,12 +126,13 @@ def estimate(
             frames = (model.config.get("profile") or {}).get("n_frames")
             factor = profile.n_frames / float(frames) if frames else 1.0
             ours, theirs = (train or {}).get(exp.dataset), ref_train.get(exp.dataset)
-            if ours and theirs:
-                factor *= ours / theirs
             ours_epochs = run_epochs(exp, profile.for_dataset(exp.dataset))
             theirs_epochs = _stored_epochs(row[0]) if row else 0
-            if ours_epochs and theirs_epochs:  # a row one side does not train: its wall as is
+            # a row one side does not train (its wall time is the efficiency measurement): as is
+            if ours_epochs and theirs_epochs:
                 factor *= ours_epochs / theirs_epochs
+                if ours and theirs:
+                    factor *= ours / theirs
             seconds *= factor
             scaled = scaled or factor != 1.0
         per_run.append(seconds * (scale or 1.0))

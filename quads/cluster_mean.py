@@ -23,22 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from quads.codebook import INDEX_DTYPE, dequantize, fit_codebook
-from quads.quantize import CodebookQuantizer, QuantConfig
-
-
-def cluster_means(values: Tensor, labels: Tensor, previous: Tensor) -> Tensor:
-    """Mean of each cluster's values for fixed labels; an empty cluster keeps its previous value.
-
-    values: any shape, n elements; labels: (n,) int in [0, k); previous: (k,). Returns (k,) in
-    previous's dtype (sums in float64: a cluster of equal float32 values averages to that value
-    exactly).
-    """
-    k = previous.numel()
-    flat = values.detach().reshape(-1).to(torch.float64)
-    sums = torch.bincount(labels, weights=flat, minlength=k)
-    counts = torch.bincount(labels, minlength=k)
-    means = sums / counts.clamp(min=1)
-    return torch.where(counts > 0, means, previous.to(torch.float64)).to(previous.dtype)
+from quads.quantize import CodebookQuantizer, QuantConfig, cluster_means
 
 
 def snap(values: Tensor, labels: Tensor, previous: Tensor) -> tuple[Tensor, Tensor]:

@@ -154,12 +154,18 @@ class _Covered:
     handle: RemovableHandle | None = None
 
 
-def _cluster_means(values: Tensor, indices: Tensor, previous: Tensor) -> Tensor:
-    """Per-cluster mean of values (n,) for fixed indices (n,); empty clusters keep previous (k,)."""
+def cluster_means(values: Tensor, labels: Tensor, previous: Tensor) -> Tensor:
+    """Mean of each cluster's values for fixed labels; an empty cluster keeps its previous value.
+
+    values: any shape, n elements; labels: (n,) int in [0, k); previous: (k,). Returns (k,) in
+    previous's dtype (sums in float64: a cluster of equal float32 values averages to that value
+    exactly). Used by the frozen re-assignment here and by the authors' fixed-label quantizer
+    (``quads.cluster_mean``).
+    """
     k = previous.numel()
     flat = values.detach().reshape(-1).to(torch.float64)
-    sums = torch.bincount(indices, weights=flat, minlength=k)
-    counts = torch.bincount(indices, minlength=k)
+    sums = torch.bincount(labels, weights=flat, minlength=k)
+    counts = torch.bincount(labels, minlength=k)
     means = sums / counts.clamp(min=1)
     return torch.where(counts > 0, means, previous.to(torch.float64)).to(previous.dtype)
 
@@ -279,7 +285,7 @@ class CodebookQuantizer:
             c, weight = job
             if self._frozen and c.indices is not None:
                 indices = c.indices.to(weight.device)
-                return _cluster_means(weight, indices, c.centroids.to(weight.device)), indices
+                return cluster_means(weight, indices, c.centroids.to(weight.device)), indices
             init = c.centroids if warm_start else None
             return fit_codebook(
                 weight, cfg.bits, init=init, iters=cfg.kmeans_iters, init_method=cfg.init_method

@@ -11,6 +11,7 @@ from pathlib import Path
 from benchmark.arguments import check_cache_dir
 from benchmark.commands import (
     TABLES,
+    cmd_authors_check,
     cmd_export_corpus,
     cmd_list,
     cmd_plateau,
@@ -140,6 +141,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_args(pla)
     pla.set_defaults(func=cmd_plateau)
+
+    aut = sub.add_parser(
+        "authors-check",
+        help="why the authors' recipe collapses: its head under fixed labels (validation split)",
+    )
+    aut.add_argument("--profile", default="converged", help=f"one of: {', '.join(PROFILES)}")
+    aut.add_argument("--datasets", nargs="+", default=["FSC"], help="SLURP and/or FSC")
+    aut.add_argument("--bits", type=int, default=8, help="a bit width of the authors' row (8 or 4)")
+    aut.add_argument("--seed", type=int, default=0)
+    aut.add_argument("--epochs", type=int, default=3, help="quantization epochs of each variant")
+    aut.add_argument(
+        "--long-epochs",
+        type=int,
+        default=0,
+        help="continue the authors' variant (head covered) to this many epochs",
+    )
+    aut.add_argument("--every", type=int, default=1, help="validate every N epochs")
+    aut.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: the profile's reference)"
+    )
+    add_data_args(aut)
+    aut.set_defaults(func=cmd_authors_check)
 
     rep = sub.add_parser("report", help="render the report from existing result files only")
     _add_run_args(rep)

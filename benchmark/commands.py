@@ -218,6 +218,37 @@ def cmd_plateau(args: argparse.Namespace) -> int:
     return _announce(md, js, show=True)
 
 
+def cmd_authors_check(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import reference_dir_for
+    from benchmark.rows import AUTHORS_BITS
+    from benchmark.run.authors_check import check_authors
+    from benchmark.run.workspace import Workspace
+
+    profile = get_profile(args.profile)
+    for ds in args.datasets:
+        if ds not in DATASETS:
+            raise ValueError(f"unknown dataset {ds!r} (--datasets); known: {', '.join(DATASETS)}")
+    if args.bits not in AUTHORS_BITS:
+        raise ValueError(f"--bits {args.bits}: the authors' row runs at {AUTHORS_BITS}")
+    for flag, value in (("--epochs", args.epochs), ("--every", args.every)):
+        if value < 1:
+            raise ValueError(f"{flag} {value}: must be at least 1")
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
+    out = args.out or reference_dir_for(profile.name)
+    md, js = check_authors(
+        profile,
+        tuple(args.datasets),
+        args.bits,
+        ws,
+        out,
+        seed=args.seed,
+        epochs=args.epochs,
+        long_epochs=args.long_epochs,
+        every=args.every,
+    )
+    return _announce(md, js, show=True)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.tables import write_report
     from benchmark.results.files import read_results, scan_results

@@ -63,7 +63,7 @@ class Outcome:
     resumed_from: str | None = None  # "checkpoint" | "prefix cache" | None
 
 
-def _phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> str:
+def phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> str:
     payload = json.dumps(
         {
             "identity": identity,
@@ -159,7 +159,7 @@ def run_schedule(
         state.phase, state.epoch = saved["phase"], saved["epoch"]
         state.best, state.history = saved["best"], list(saved["history"])
 
-    run_key = _phase_key(identity, schedule, len(schedule.phases), seed)
+    run_key = phase_key(identity, schedule, len(schedule.phases), seed)
     saved = _load(checkpoint, "checkpoint", log, desc) if checkpoint else None
     if saved is not None and saved.get("run_key") != run_key:
         log(f"{desc}: ignoring {checkpoint}: it was made by another configuration or schedule")
@@ -170,7 +170,7 @@ def run_schedule(
         log(f"{desc}: resumed at phase {state.phase + 1}, epoch {state.epoch}")
     elif prefix_cache is not None:
         for n in range(len(schedule.phases), 0, -1):
-            key = _phase_key(identity, schedule, n, seed)
+            key = phase_key(identity, schedule, n, seed)
             cached = _load(prefix_cache / f"{key}.pt", "prefix-cache entry", log, desc)
             if cached is not None:
                 restore(cached)
@@ -264,7 +264,7 @@ def run_schedule(
         state.phase += 1
         state.epoch = 0
         if prefix_cache is not None:
-            key = _phase_key(identity, schedule, state.phase, seed)
+            key = phase_key(identity, schedule, state.phase, seed)
             _save(prefix_cache / f"{key}.pt", snapshot(), "prefix-cache entry")
     best_acc, best_epoch, best_state = state.best
     model.load_state_dict(best_state)

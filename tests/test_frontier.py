@@ -18,7 +18,7 @@ from benchmark.profiles import get_profile
 from benchmark.report.cells import Cell
 from benchmark.rows import FRONTIER, PTQ_ROW, experiments
 from benchmark.run.recipe import schedule_for
-from quads.engine import _phase_key
+from quads.engine import phase_key
 from quads.export import load_quantized, read_metadata, save_quantized
 from quads.mixed import TensorCost, attach_mixed, tensor_costs
 from quads.quantize import CodebookQuantizer, QuantConfig
@@ -63,8 +63,8 @@ def test_a_frontier_mct_row_shares_table1s_first_distillation_phase():
     t1_float = next(e for e in experiments("table1") if e.row == "QUADS" and e.bits == 32)
     two = next(e for e in experiments(FRONTIER) if e.row == "QUADS" and e.bits == 2)
     a, b = schedule_for(t1_float, cpu), schedule_for(two, cpu)
-    assert _phase_key("id", a, 1, 0) == _phase_key("id", b, 1, 0)
-    assert _phase_key("id", a, 2, 0) != _phase_key("id", b, 2, 0)  # quantization differs
+    assert phase_key("id", a, 1, 0) == phase_key("id", b, 1, 0)
+    assert phase_key("id", a, 2, 0) != phase_key("id", b, 2, 0)  # quantization differs
 
 
 def test_mixed_bits_export_load_and_3_bit_packing(tmp_path):

@@ -1,0 +1,68 @@
+"""benchmark/run/authors_check.py: the head left float or covered by the fixed-label projection,
+the drift measure, and its report."""
+
+import torch
+from mct_kit import student as _student
+
+from benchmark.run.authors_check import _quantizer, authors_check_lines, drift
+from quads.cluster_mean import ClusterMeanQuantizer
+from quads.quantize import QuantConfig
+
+BITS = 2
+
+
+def _fitted():
+    model = _student()
+    state = ClusterMeanQuantizer(model, QuantConfig(bits=BITS)).fit().state_dict()
+    return model, state
+
+
+def test_drift_is_zero_right_after_the_kmeans_and_grows_where_weights_moved():
+    model, state = _fitted()
+    assert "head.weight" in state["labels"]
+    assert max(drift(model, BITS, state).values()) < 1e-6
+    with torch.no_grad():
+        model.head.weight.add_(torch.randn_like(model.head.weight))
+    moved = drift(model, BITS, state)
+    assert moved["head.weight"] > 0.1
+    assert max(v for n, v in moved.items() if n != "head.weight") < 1e-6
+
+
+def test_the_head_stays_float_only_when_asked():
+    model, state = _fitted()
+    with torch.no_grad():
+        model.head.weight.add_(torch.randn_like(model.head.weight))
+    moved = model.head.weight.detach().clone()
+    _quantizer(model, BITS, state, head=False).project()
+    assert torch.equal(model.head.weight, moved)
+    _quantizer(model, BITS, state, head=True).project()
+    assert model.head.weight.unique().numel() <= 2**BITS
+    assert not torch.equal(model.head.weight, moved)
+
+
+def test_the_report_gives_the_projection_and_the_curves_by_steps():
+    curve = [{"epoch": 0, "steps": 0, "loss": None, "valid_accuracy": 3.2}]
+    payload = {
+        "profile": "converged",
+        "bits": 8,
+        "seed": 0,
+        "batch_size": 16,
+        "authors_first_quant_steps": 2169,
+        "datasets": {
+            "FSC": {
+                "drift_summary": {"head": 0.626, "encoder_median": 0.0082, "encoder_max": 0.0112},
+                "projection": {"float (no projection)": 45.7, "head only": 12.4},
+                "curves": {
+                    "head covered (the authors' code)": curve
+                    + [{"epoch": 4, "steps": 156, "loss": 3.4, "valid_accuracy": 5.0}]
+                },
+                "n_train": 620,
+            }
+        },
+        "provenance": {},
+    }
+    text = "\n".join(authors_check_lines(payload))
+    assert "| FSC | 0.626 | 0.0082 | 0.0112 |" in text
+    assert "| FSC | 45.7 | 12.4 |" in text
+    assert "head covered (the authors' code): 0: 3.2, 156: 5.0" in text
+    assert "2,169 steps" in text

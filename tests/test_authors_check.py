@@ -1,6 +1,9 @@
 """benchmark/run/authors_check.py: the head left float or covered by the fixed-label projection,
 the drift measure, and its report."""
 
+import json
+
+import pytest
 import torch
 from mct_kit import student as _student
 
@@ -66,3 +69,18 @@ def test_the_report_gives_the_projection_and_the_curves_by_steps():
     assert "| FSC | 45.7 | 12.4 |" in text
     assert "head covered (the authors' code): 0: 3.2, 156: 5.0" in text
     assert "2,169 steps" in text
+
+
+def test_a_check_of_another_dataset_adds_to_the_earlier_file(tmp_path):
+    from benchmark.run.authors_check import _earlier_datasets
+
+    path = tmp_path / "authors-check-converged-8bit.json"
+    assert _earlier_datasets(path, "converged", 8, 0) == {}
+    path.write_text(
+        json.dumps({"profile": "converged", "bits": 8, "seed": 0, "datasets": {"FSC": {}}})
+    )
+    assert _earlier_datasets(path, "converged", 8, 0) == {"FSC": {}}
+    assert _earlier_datasets(path, "converged", 8, 1) == {}  # another seed starts afresh
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="authors-check-converged-8bit.json: not JSON"):
+        _earlier_datasets(path, "converged", 8, 0)

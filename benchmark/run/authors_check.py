@@ -16,7 +16,8 @@ cache the run filled, or trained here into it) and measures, on the VALIDATION s
    (3 epochs x ceil(23,132 / 32) = 2,169 steps; Lugosch et al. 2019 train split, batch 32 in
    github BASHLab/QUADS train.py).
 
-It writes ``authors-check-<profile>.md`` / ``.json``. Test data is never read.
+It writes ``authors-check-<profile>-<bits>bit.md`` / ``.json`` (a check of another dataset adds to
+them). Test data is never read.
 """
 
 from __future__ import annotations
@@ -232,6 +233,8 @@ def check_authors(
             "first_distill_epochs": schedule.phases[0].epochs,
             "seconds": round(time.perf_counter() - start, 1),
         }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js = out_dir / f"authors-check-{profile.name}-{bits}bit.json"
     payload = {
         "profile": profile.name,
         "bits": bits,
@@ -239,17 +242,27 @@ def check_authors(
         "split": "valid",
         "batch_size": profile.batch_size,
         "authors_first_quant_steps": AUTHORS_FIRST_QUANT_STEPS,
-        "datasets": rows,
+        "datasets": _earlier_datasets(js, profile.name, bits, seed) | rows,
         "provenance": provenance(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / f"authors-check-{profile.name}.json"
-    js.write_text(
-        json.dumps(payload, indent=1, sort_keys=True, allow_nan=False, default=str) + "\n"
-    )
-    md = out_dir / f"authors-check-{profile.name}.md"
+    js.write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    md = out_dir / f"authors-check-{profile.name}-{bits}bit.md"
     md.write_text("\n".join(authors_check_lines(payload)) + "\n")
     return md, js
+
+
+def _earlier_datasets(path: Path, profile: str, bits: int, seed: int) -> dict[str, object]:
+    """The other datasets of an earlier check of the same profile, bit width and seed in ``path``
+    (a check of one dataset adds to it, replacing only that dataset); {} when there is none."""
+    if not path.exists():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err}); move it away and run the check again") from err
+    if (earlier.get("profile"), earlier.get("bits"), earlier.get("seed")) != (profile, bits, seed):
+        return {}
+    return dict(earlier.get("datasets", {}))
 
 
 def authors_check_lines(payload: dict) -> list[str]:
@@ -260,7 +273,7 @@ def authors_check_lines(payload: dict) -> list[str]:
         "The authors' recipe (one k-means on the pretrained student, labels never recomputed, "
         "cluster means after every quantization step; `quads.cluster_mean`) after its first "
         f"distillation phase, seed {p['seed']}, validation split only. Made by "
-        f"`quads-bench authors-check --profile {p['profile']} --bits {p['bits']}`.",
+        f"`quads-bench authors-check --profile {p['profile']} --bits {p['bits']} --datasets ...`.",
         "",
         "## Drift: how far the float phase moved the weights from what the fixed labels represent",
         "",

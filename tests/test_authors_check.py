@@ -60,15 +60,16 @@ def test_the_report_gives_the_projection_and_the_curves_by_steps():
                     + [{"epoch": 4, "steps": 156, "loss": 3.4, "valid_accuracy": 5.0}]
                 },
                 "n_train": 620,
+                "provenance": {"commit": "abc"},
             }
         },
-        "provenance": {},
     }
     text = "\n".join(authors_check_lines(payload))
     assert "| FSC | 0.626 | 0.0082 | 0.0112 |" in text
     assert "| FSC | 45.7 | 12.4 |" in text
     assert "head covered (the authors' code): 0: 3.2, 156: 5.0" in text
     assert "2,169 steps" in text
+    assert 'FSC made by: {"commit": "abc"}' in text
 
 
 def test_a_check_of_another_dataset_adds_to_the_earlier_file(tmp_path):

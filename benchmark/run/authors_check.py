@@ -232,6 +232,7 @@ def check_authors(
             "n_train": len(ws.data(ds, "train")),
             "first_distill_epochs": schedule.phases[0].epochs,
             "seconds": round(time.perf_counter() - start, 1),
+            "provenance": provenance(),  # per dataset: a later check may add another dataset
         }
     out_dir.mkdir(parents=True, exist_ok=True)
     js = out_dir / f"authors-check-{profile.name}-{bits}bit.json"
@@ -243,7 +244,6 @@ def check_authors(
         "batch_size": profile.batch_size,
         "authors_first_quant_steps": AUTHORS_FIRST_QUANT_STEPS,
         "datasets": _earlier_datasets(js, profile.name, bits, seed) | rows,
-        "provenance": provenance(),
     }
     js.write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n")
     md = out_dir / f"authors-check-{profile.name}-{bits}bit.md"
@@ -311,5 +311,7 @@ def authors_check_lines(payload: dict) -> list[str]:
         for label, curve in r["curves"].items():
             points = ", ".join(f"{c['steps']}: {c['valid_accuracy']:.1f}" for c in curve)
             lines.append(f"  - {label}: {points}")
-    lines += ["", f"Made by: {json.dumps(p['provenance'], sort_keys=True)}"]
+    lines += [""]
+    for ds, r in p["datasets"].items():
+        lines.append(f"{ds} made by: {json.dumps(r['provenance'], sort_keys=True)}")
     return lines

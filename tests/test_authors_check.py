@@ -85,3 +85,18 @@ def test_a_check_of_another_dataset_adds_to_the_earlier_file(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="authors-check-converged-8bit.json: not JSON"):
         _earlier_datasets(path, "converged", 8, 0)
+
+
+def test_each_dataset_checks_the_schedule_its_rows_run():
+    from benchmark.profiles import get_profile
+    from benchmark.run.authors_check import authors_row
+    from benchmark.run.data_choice import DataChoice
+
+    converged = get_profile("converged")
+    plans = {}
+    for ds in ("FSC", "SLURP"):
+        exp, profile, schedule = authors_row(converged, DataChoice(), ds, 8)
+        assert (exp.dataset, exp.bits, exp.row) == (ds, 8, "QUADS (authors' recipe, ours)")
+        plans[ds] = [p.epochs for p in schedule.phases]
+    # the converged budgets: FSC D9 + Q12, SLURP D6 + Q8, in the authors' proportions
+    assert plans == {"FSC": [3, 3, 6, 9], "SLURP": [2, 2, 4, 6]}

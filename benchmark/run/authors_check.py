@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from benchmark.profiles import Profile
-from benchmark.rows import AUTHORS_STRATEGY, table1_experiments
+from benchmark.rows import AUTHORS_STRATEGY, Experiment, table1_experiments
+from benchmark.run.data_choice import DataChoice
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
 from benchmark.run.workspace import Workspace
@@ -90,17 +91,26 @@ def drift(model: nn.Module, bits: int, state: dict) -> dict[str, float]:
     return out
 
 
-def first_phase_state(
-    profile: Profile, ws: Workspace, dataset: str, bits: int, seed: int
-) -> tuple[nn.Module, dict, Schedule]:
-    """The authors' row after its first distillation phase: (model, cluster-mean state, the row's
-    schedule). Reuses the run's prefix-cache entry, or trains the phase into it."""
+def authors_row(
+    profile: Profile, choice: DataChoice, dataset: str, bits: int
+) -> tuple[Experiment, Profile, Schedule]:
+    """The authors' Table 1 row on ``dataset`` at ``bits``, the profile as that dataset's rows run
+    it (its own budget: ``DataChoice.profile_for``) and the row's schedule."""
     exp = next(
         e
         for e in table1_experiments()
         if e.strategy == AUTHORS_STRATEGY and e.dataset == dataset and e.bits == bits
     )
-    schedule = schedule_for(exp, profile)
+    profile = choice.profile_for(profile, dataset)
+    return exp, profile, schedule_for(exp, profile)
+
+
+def first_phase_state(
+    profile: Profile, ws: Workspace, dataset: str, bits: int, seed: int
+) -> tuple[nn.Module, dict, Schedule]:
+    """The authors' row after its first distillation phase: (model, cluster-mean state, the row's
+    schedule). Reuses the run's prefix-cache entry, or trains the phase into it."""
+    exp, profile, schedule = authors_row(profile, ws.choice, dataset, bits)
     corpus = ws.corpus(dataset)
     n_classes = len(corpus.intents)
     prefix = ws.cache / "runs" / "prefix" / profile.name

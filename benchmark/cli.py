@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aut.add_argument("--every", type=int, default=1, help="validate every N epochs")
     aut.add_argument(
+        "--report-only", action="store_true", help="re-render the report from its data file"
+    )
+    aut.add_argument(
         "--out", type=Path, default=None, help="report folder (default: the profile's reference)"
     )
     add_data_args(aut)

@@ -221,7 +221,7 @@ def cmd_plateau(args: argparse.Namespace) -> int:
 def cmd_authors_check(args: argparse.Namespace) -> int:
     from benchmark.results.reference import reference_dir_for
     from benchmark.rows import AUTHORS_BITS
-    from benchmark.run.authors_check import check_authors
+    from benchmark.run.authors_check import check_authors, check_path, render_check
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
@@ -233,8 +233,11 @@ def cmd_authors_check(args: argparse.Namespace) -> int:
     for flag, value in (("--epochs", args.epochs), ("--every", args.every)):
         if value < 1:
             raise ValueError(f"{flag} {value}: must be at least 1")
-    ws = Workspace(profile, _data_choice(args), args.cache_dir)
     out = args.out or reference_dir_for(profile.name)
+    if args.report_only:
+        js = check_path(out, profile.name, args.bits)
+        return _announce(render_check(js), js, show=True)
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
     md, js = check_authors(
         profile,
         tuple(args.datasets),

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mct_kit import student as _student
 
-from benchmark.run.authors_check import _quantizer, authors_check_lines, drift
+from benchmark.run.authors_check import PROJECTIONS, _quantizer, authors_check_lines, drift
 from quads.cluster_mean import ClusterMeanQuantizer
 from quads.quantize import QuantConfig
 
@@ -54,7 +54,7 @@ def test_the_report_gives_the_projection_and_the_curves_by_steps():
         "datasets": {
             "FSC": {
                 "drift_summary": {"head": 0.626, "encoder_median": 0.0082, "encoder_max": 0.0112},
-                "projection": {"float (no projection)": 45.7, "head only": 12.4},
+                "projection": dict(zip(PROJECTIONS[::-1], (12.4, 18.3, 3.2, 45.7), strict=True)),
                 "curves": {
                     "head covered (the authors' code)": curve
                     + [{"epoch": 4, "steps": 156, "loss": 3.4, "valid_accuracy": 5.0}]
@@ -66,7 +66,7 @@ def test_the_report_gives_the_projection_and_the_curves_by_steps():
     }
     text = "\n".join(authors_check_lines(payload))
     assert "| FSC | 0.626 | 0.0082 | 0.0112 |" in text
-    assert "| FSC | 45.7 | 12.4 |" in text
+    assert "| FSC | 45.7 | 3.2 | 18.3 | 12.4 |" in text  # the columns' order, whatever the dict's
     assert "head covered (the authors' code): 0: 3.2, 156: 5.0" in text
     assert "2,169 steps" in text
     assert 'FSC made by: {"commit": "abc"}' in text
@@ -100,3 +100,36 @@ def test_each_dataset_checks_the_schedule_its_rows_run():
         plans[ds] = [p.epochs for p in schedule.phases]
     # the converged budgets: FSC D9 + Q12, SLURP D6 + Q8, in the authors' proportions
     assert plans == {"FSC": [3, 3, 6, 9], "SLURP": [2, 2, 4, 6]}
+
+
+def test_the_report_re_renders_byte_identical_from_its_data_file(tmp_path, capsys):
+    from benchmark.cli import main
+
+    payload = {
+        "profile": "converged",
+        "bits": 4,
+        "seed": 0,
+        "batch_size": 16,
+        "authors_first_quant_steps": 2169,
+        "datasets": {
+            "SLURP": {
+                "drift_summary": {"head": 0.5, "encoder_median": 0.006, "encoder_max": 0.008},
+                "projection": dict.fromkeys(PROJECTIONS, 1.0),
+                "curves": {
+                    "head float": [{"epoch": 0, "steps": 0, "loss": None, "valid_accuracy": 2.0}]
+                },
+                "n_train": 928,
+                "provenance": {"commit": "abc"},
+            }
+        },
+    }
+    js = tmp_path / "authors-check-converged-4bit.json"
+    js.write_text(json.dumps(payload))
+    args = ["authors-check", "--bits", "4", "--report-only", "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = (tmp_path / "authors-check-converged-4bit.md").read_bytes()
+    assert main(args) == 0
+    assert (tmp_path / "authors-check-converged-4bit.md").read_bytes() == first
+    assert b"| SLURP | 1.0 | 1.0 | 1.0 | 1.0 |" in first
+    assert main(["authors-check", "--report-only", "--out", str(tmp_path)]) != 0
+    assert "authors-check-converged-8bit.json: no authors-check data" in capsys.readouterr().err

@@ -55,6 +55,13 @@ from quads.train import (
 HEAD = r"^head\."  # the classification head's weight (baselines.whisper: ``self.head``)
 # the authors' first quantization phase on the real FSC: 3 epochs of ceil(23,132 / 32) steps
 AUTHORS_FIRST_QUANT_STEPS = 3 * math.ceil(23_132 / 32)
+# the projections measured, in the report's column order
+PROJECTIONS = (
+    "float (no projection)",
+    "all covered weights (the authors' code)",
+    "encoder only, head float",
+    "head only",
+)
 
 
 def _accuracy(model: nn.Module, data: TensorData, ws: Workspace) -> float:
@@ -198,11 +205,8 @@ def check_authors(
         model, state, schedule = first_phase_state(profile, ws, ds, bits, seed)
         valid = ws.data(ds, "valid")
         drifts = drift(model, bits, state)
-        projected = {"float (no projection)": _accuracy(model, valid, ws)}
-        for label, kw in (
-            ("all covered weights (the authors' code)", {"head": True}),
-            ("encoder only, head float", {"head": False}),
-        ):
+        projected = {PROJECTIONS[0]: _accuracy(model, valid, ws)}
+        for label, kw in zip(PROJECTIONS[1:3], ({"head": True}, {"head": False}), strict=True):
             m = copy.deepcopy(model)
             _quantizer(m, bits, state, **kw).project()
             projected[label] = _accuracy(m, valid, ws)
@@ -210,7 +214,7 @@ def check_authors(
         q = _quantizer(m, bits, state, head=True)
         q.labels = {n: t for n, t in q.labels.items() if n.startswith("head.")}
         q.project()
-        projected["head only"] = _accuracy(m, valid, ws)
+        projected[PROJECTIONS[3]] = _accuracy(m, valid, ws)
         common = dict(seed=seed, batch_size=profile.batch_size, every=every)
         curves = {
             "head covered (the authors' code)": quantize_curve(
@@ -245,7 +249,7 @@ def check_authors(
             "provenance": provenance(),  # per dataset: a later check may add another dataset
         }
     out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / f"authors-check-{profile.name}-{bits}bit.json"
+    js = check_path(out_dir, profile.name, bits)
     payload = {
         "profile": profile.name,
         "bits": bits,
@@ -256,9 +260,21 @@ def check_authors(
         "datasets": _earlier_datasets(js, profile.name, bits, seed) | rows,
     }
     js.write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n")
-    md = out_dir / f"authors-check-{profile.name}-{bits}bit.md"
-    md.write_text("\n".join(authors_check_lines(payload)) + "\n")
-    return md, js
+    return render_check(js), js
+
+
+def check_path(out_dir: Path, profile: str, bits: int) -> Path:
+    """The check's data file (its Markdown report sits beside it, ``.md``)."""
+    return out_dir / f"authors-check-{profile}-{bits}bit.json"
+
+
+def render_check(js: Path) -> Path:
+    """Write the Markdown report of the check in ``js`` beside it, from that file alone."""
+    if not js.exists():
+        raise FileNotFoundError(f"{js}: no authors-check data here; run the check first")
+    md = js.with_suffix(".md")
+    md.write_text("\n".join(authors_check_lines(json.loads(js.read_text()))) + "\n")
+    return md
 
 
 def _earlier_datasets(path: Path, profile: str, bits: int, seed: int) -> dict[str, object]:
@@ -303,7 +319,7 @@ def authors_check_lines(payload: dict) -> list[str]:
         "## One projection W <- C[L], before any quantization step (validation accuracy, %)",
         "",
     ]
-    labels = list(next(iter(p["datasets"].values()))["projection"])
+    labels = PROJECTIONS
     lines += ["| dataset | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for ds, r in p["datasets"].items():
         lines.append(f"| {ds} | " + " | ".join(f"{r['projection'][k]:.1f}" for k in labels) + " |")

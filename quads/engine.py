@@ -233,7 +233,7 @@ def run_schedule(
                 precision=precision,
                 after_step=after_step,
             )
-            acc = _accuracy(model, valid, device, precision)
+            acc = accuracy_percent(model, valid, device, precision)
             state.epoch += 1
             state.history.append(
                 {
@@ -312,7 +312,7 @@ def _save(path: Path, state: dict[str, object], what: str) -> None:
         ) from err
 
 
-def _accuracy(
+def accuracy_percent(
     model: nn.Module, data: TensorData, device: torch.device | str = "cpu", precision: str = "fp32"
 ) -> float:
     """Validation accuracy (percent), in the run's training arithmetic."""

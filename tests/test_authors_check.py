@@ -31,14 +31,27 @@ def test_drift_is_zero_right_after_the_kmeans_and_grows_where_weights_moved():
     assert max(v for n, v in moved.items() if n != "head.weight") < 1e-6
 
 
+def test_a_head_only_projection_leaves_the_encoder_alone():
+    model, state = _fitted()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    _quantizer(model, BITS, state, "head").project()
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed == {"head.weight"}
+    with pytest.raises(ValueError, match="cover='decoder'"):
+        _quantizer(model, BITS, state, "decoder")
+
+
 def test_the_head_stays_float_only_when_asked():
     model, state = _fitted()
     with torch.no_grad():
         model.head.weight.add_(torch.randn_like(model.head.weight))
     moved = model.head.weight.detach().clone()
-    _quantizer(model, BITS, state, head=False).project()
+    _quantizer(model, BITS, state, "encoder").project()
     assert torch.equal(model.head.weight, moved)
-    _quantizer(model, BITS, state, head=True).project()
+    _quantizer(model, BITS, state, "all").project()
     assert model.head.weight.unique().numel() <= 2**BITS
     assert not torch.equal(model.head.weight, moved)
 

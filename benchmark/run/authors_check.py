@@ -40,7 +40,7 @@ from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
 from benchmark.run.workspace import Workspace
 from quads.cluster_mean import ClusterMeanQuantizer, snap
-from quads.engine import phase_key
+from quads.engine import accuracy_percent, phase_key
 from quads.mct import AUTHORS_COSINE_T_MAX, Schedule
 from quads.quantize import QuantConfig
 from quads.train import (
@@ -48,11 +48,11 @@ from quads.train import (
     cross_entropy_loss,
     load_checkpoint,
     make_optimizer,
-    predict,
     train_epoch,
 )
 
-HEAD = r"^head\."  # the classification head's weight (baselines.whisper: ``self.head``)
+# the classification head's weight (baselines.whisper: ``self.head``), as exclude / include patterns
+HEAD, HEAD_WEIGHT = r"^head\.", r"head\.weight"
 # the authors' first quantization phase on the real FSC: 3 epochs of ceil(23,132 / 32) steps
 AUTHORS_FIRST_QUANT_STEPS = 3 * math.ceil(23_132 / 32)
 # the projections measured, in the report's column order
@@ -65,15 +65,24 @@ PROJECTIONS = (
 
 
 def _accuracy(model: nn.Module, data: TensorData, ws: Workspace) -> float:
-    pred = torch.as_tensor(predict(model, data, device=ws.device, precision=ws.precision))
-    return float((pred == data.tensors["labels"]).float().mean() * 100)
+    return accuracy_percent(model, data, ws.device, ws.precision)
 
 
-def _quantizer(model: nn.Module, bits: int, state: dict, head: bool) -> ClusterMeanQuantizer:
-    """A ClusterMeanQuantizer over ``model`` with the run's fixed labels and centroids; the head
-    covered (the authors' code) or left float (``head=False``)."""
+COVERS = ("all", "encoder", "head")  # which covered weights a projection reaches
+
+
+def _quantizer(model: nn.Module, bits: int, state: dict, cover: str) -> ClusterMeanQuantizer:
+    """A ClusterMeanQuantizer over ``model`` with the run's fixed labels and centroids, covering
+    every weight the run covers ("all", the authors' code), all but the head ("encoder": the
+    head left float) or the head alone ("head")."""
+    if cover not in COVERS:
+        raise ValueError(f"cover={cover!r}; one of {COVERS}")
     base = QuantConfig(bits=bits)
-    config = base if head else dataclasses.replace(base, exclude=base.exclude + (HEAD,))
+    config = {
+        "all": base,
+        "encoder": dataclasses.replace(base, exclude=base.exclude + (HEAD,)),
+        "head": dataclasses.replace(base, include=(HEAD_WEIGHT,)),
+    }[cover]
     q = ClusterMeanQuantizer(model, config)
     keep = set(q.names)
     q.load_state_dict(
@@ -88,7 +97,7 @@ def _quantizer(model: nn.Module, bits: int, state: dict, head: bool) -> ClusterM
 
 def drift(model: nn.Module, bits: int, state: dict) -> dict[str, float]:
     """{tensor name: |W - C[L]| / |W|} with C the cluster means of the current weights W."""
-    q = _quantizer(model, bits, state, head=True)
+    q = _quantizer(model, bits, state, "all")
     out = {}
     with torch.no_grad():
         for name, labels in q.labels.items():
@@ -152,7 +161,7 @@ def quantize_curve(
     covering the head or not; validation accuracy after epoch 0 (the projection alone) and every
     ``every`` epochs. [{"epoch", "steps", "loss", "valid_accuracy"}]"""
     m = copy.deepcopy(model)
-    q = _quantizer(m, bits, state, head)
+    q = _quantizer(m, bits, state, "all" if head else "encoder")
     q.project()
     train, valid = ws.data(dataset, "train"), ws.data(dataset, "valid")
     steps_per_epoch = math.ceil(len(train) / batch_size)
@@ -206,15 +215,10 @@ def check_authors(
         valid = ws.data(ds, "valid")
         drifts = drift(model, bits, state)
         projected = {PROJECTIONS[0]: _accuracy(model, valid, ws)}
-        for label, kw in zip(PROJECTIONS[1:3], ({"head": True}, {"head": False}), strict=True):
+        for label, cover in zip(PROJECTIONS[1:], ("all", "encoder", "head"), strict=True):
             m = copy.deepcopy(model)
-            _quantizer(m, bits, state, **kw).project()
+            _quantizer(m, bits, state, cover).project()
             projected[label] = _accuracy(m, valid, ws)
-        m = copy.deepcopy(model)
-        q = _quantizer(m, bits, state, head=True)
-        q.labels = {n: t for n, t in q.labels.items() if n.startswith("head.")}
-        q.project()
-        projected[PROJECTIONS[3]] = _accuracy(m, valid, ws)
         common = dict(seed=seed, batch_size=profile.batch_size, every=every)
         curves = {
             "head covered (the authors' code)": quantize_curve(

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from benchmark.paper import DATASETS
+
 # seeds go to torch.manual_seed, numpy's Generator and file names; numpy's legacy seeding and
 # torch's generator both take 32-bit values, so larger ones are refused rather than wrapped
 MAX_SEED = 2**32 - 1
@@ -26,6 +28,14 @@ def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
             "(use --force to recompute a result)"
         )
     return tuple(seeds)
+
+
+def check_datasets(datasets: Sequence[str]) -> tuple[str, ...]:
+    """``datasets`` unchanged when each is one of the paper's (``benchmark.paper.DATASETS``)."""
+    for d in datasets:
+        if d not in DATASETS:
+            raise ValueError(f"unknown dataset {d!r} (--datasets); known: {', '.join(DATASETS)}")
+    return tuple(datasets)
 
 
 def check_device(name: str) -> str:

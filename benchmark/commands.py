@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmark.arguments import check_device, check_ray, check_seeds
+from benchmark.arguments import check_datasets, check_device, check_ray, check_seeds
 from benchmark.paper import DATASETS
 from benchmark.profiles import PROFILES, get_profile
 from benchmark.rows import FRONTIER, TABLES, experiments
@@ -207,9 +207,7 @@ def cmd_plateau(args: argparse.Namespace) -> int:
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
-    for ds in args.datasets:
-        if ds not in DATASETS:
-            raise ValueError(f"unknown dataset {ds!r} (--datasets); known: {', '.join(DATASETS)}")
+    check_datasets(args.datasets)
     ws = Workspace(profile, _data_choice(args), args.cache_dir)
     out = args.out or reference_dir_for(profile.name)
     md, js = find_plateaus(
@@ -225,9 +223,7 @@ def cmd_authors_check(args: argparse.Namespace) -> int:
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)
-    for ds in args.datasets:
-        if ds not in DATASETS:
-            raise ValueError(f"unknown dataset {ds!r} (--datasets); known: {', '.join(DATASETS)}")
+    check_datasets(args.datasets)
     if args.bits not in AUTHORS_BITS:
         raise ValueError(f"--bits {args.bits}: the authors' row runs at {AUTHORS_BITS}")
     for flag, value in (("--epochs", args.epochs), ("--every", args.every)):

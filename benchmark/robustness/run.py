@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.arguments import check_datasets
 from benchmark.data.corruptions import CONDITIONS, get_condition
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
@@ -43,9 +44,7 @@ def run_robustness(
     """Evaluate every trained Table 1 row and seed of the profile; write the report."""
     start = time.perf_counter()
     check_out_dir(options.out_dir, options.as_reference, options.reference_dir)
-    for d in options.datasets:
-        if d not in DATASETS:
-            raise ValueError(f"unknown dataset {d!r} (--datasets); known: {', '.join(DATASETS)}")
+    check_datasets(options.datasets)
     conditions = [get_condition(n) for n in dict.fromkeys(options.conditions)]
     if not conditions:
         raise ValueError("--conditions: name at least one condition")

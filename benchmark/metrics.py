@@ -54,19 +54,6 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     return float(np.mean(scores) * 100.0)
 
 
-def _confusion_f1_acc(t: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy and macro F1 (percent) of R resamples at once: t, p (R, N) ids in [0, k)."""
-    r = t.shape[0]
-    flat = (np.arange(r)[:, None] * k * k + t * k + p).ravel()
-    conf = np.bincount(flat, minlength=r * k * k).reshape(r, k, k)  # (R, true, pred)
-    tp = np.diagonal(conf, axis1=1, axis2=2).astype(float)  # (R, k)
-    support, predicted = conf.sum(2), conf.sum(1)
-    denom = support + predicted  # 2 tp + fp + fn
-    present = denom > 0
-    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0).sum(1) / present.sum(1)
-    return tp.sum(1) / t.shape[1] * 100.0, f1 * 100.0
-
-
 def resample_counts(groups: Sequence[int], n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """How often each recording is drawn in each resample of a cluster bootstrap: (R, N) ints.
 
@@ -95,7 +82,8 @@ def _weighted_f1_acc(
     t: np.ndarray, p: np.ndarray, w: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and macro F1 (percent) of R weighted resamples: t, p (N,) ids in [0, k),
-    w (R, N) how often each recording is drawn; the arithmetic of ``_confusion_f1_acc``."""
+    w (R, N) how often each recording is drawn (a recording drawn twice counts twice in the
+    confusion matrix: the per-recording bootstrap's arithmetic on indices)."""
     r = w.shape[0]
     flat = (np.arange(r)[:, None] * k * k + (t * k + p)[None, :]).ravel()
     conf = np.bincount(flat, weights=w.ravel(), minlength=r * k * k).reshape(r, k, k)
@@ -169,13 +157,14 @@ def bootstrap_ci(
     return {"accuracy": (float(lo_a), float(hi_a)), "f1": (float(lo_f), float(hi_f))}
 
 
-def resampled_f1(
-    y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, n_classes: int
-) -> np.ndarray:
-    """Macro F1 (percent) of each bootstrap resample, the arithmetic of ``bootstrap_ci``:
-    y_true, y_pred (N,) class ids < n_classes, idx (R, N) utterance indices -> (R,). Paired
-    comparisons (one model on clean vs corrupted inputs) pass the same ``idx`` to both."""
-    return _confusion_f1_acc(np.asarray(y_true)[idx], np.asarray(y_pred)[idx], n_classes)[1]
+def resampled_scores(
+    y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and macro F1 (percent) of each bootstrap resample, the arithmetic of
+    ``bootstrap_ci``: y_true, y_pred (N,) class ids < n_classes, counts (R, N) how often each
+    recording is drawn (``resample_counts``) -> two (R,) arrays. Paired comparisons (one model on
+    clean vs corrupted inputs) pass the same ``counts`` to both."""
+    return _weighted_f1_acc(np.asarray(y_true), np.asarray(y_pred), counts, n_classes)
 
 
 def chance_accuracy(y_true: Sequence[int]) -> float:

@@ -3,6 +3,7 @@ distillation prefix, per-tensor bit widths attach, export and load, a scan gives
 back, the greedy assignment follows the sensitivities and the budget, and the two claims flip
 with their inputs. Tiny models only."""
 
+import dataclasses
 import json
 
 import pytest
@@ -255,3 +256,47 @@ def test_the_report_is_deterministic_and_reads_the_study(tmp_path):
     assert "ours (not in the paper)" in md1 and "`a.weight`" in md1
     claim = next(c for c in js1["claims"] if c["claim"].startswith("mixed"))
     assert claim["status"] == "held"
+
+
+def test_the_study_resamples_sentences_where_its_records_store_them():
+    """Records with sentence ids (three sentences, four recordings each) give a wider F1
+    interval than the same predictions drawn by recording, and the header names the unit; a
+    record whose ids do not match its test set, or ids without a unit, is refused."""
+    from benchmark.frontier.study import record_problem
+    from benchmark.metrics import macro_f1
+
+    right_twice = [0, 1, 2] * 2 + [1, 2, 0] * 2  # sentences 0-1 right, 2-3 wrong, all classes
+
+    def scored(r):  # stored F1s equal to those of the stored predictions
+        f1 = {
+            k: macro_f1(r.test_truth, d["test_pred"])
+            for k, d in r.to_json().items()
+            if k in ("float", "uniform", "mixed")
+        }
+        return dataclasses.replace(
+            r,
+            float_={**r.float_, "test_f1": f1["float"]},
+            uniform={**r.uniform, "test_f1": f1["uniform"]},
+            mixed={**r.mixed, "test_f1": f1["mixed"]},
+        )
+
+    plain = [scored(_record("FSC", s, right_twice, [0] * 12)) for s in (0, 1)]
+    sentences = [i // 3 for i in range(12)]  # 4 sentences of 3 recordings, right or wrong
+    grouped = [
+        dataclasses.replace(r, test_group=sentences, sentence_unit="transcription") for r in plain
+    ]
+    by_rec, by_sent = (study_cell("m", 4, "FSC", r, "mixed") for r in (plain, grouped))
+    assert by_rec.measured == by_sent.measured
+    assert by_sent.ci[1] - by_sent.ci[0] > by_rec.ci[1] - by_rec.ci[0]
+    assert (by_rec.resampled_by, by_sent.resampled_by) == ("recording", "transcription")
+    md, _ = render_frontier([], [], grouped, "smoke")
+    assert "- Bootstrap resampling unit: FSC: sentence (same transcription" in md
+    assert StudyRecord.from_json(json.loads(json.dumps(grouped[0].to_json()))) == grouped[0]
+    assert record_problem(grouped[0].to_json()) is None
+    short = dataclasses.replace(grouped[0], test_group=sentences[:5])
+    assert "one sentence id per test recording" in record_problem(short.to_json())
+    no_unit = dataclasses.replace(plain[0], test_group=sentences)
+    assert "sentence unit 'recording' with 12" in record_problem(no_unit.to_json())
+    # a record written before the ids (no keys) still reads, as drawn by recording
+    old = {k: v for k, v in plain[0].to_json().items() if k not in ("test_group", "sentence_unit")}
+    assert record_problem(old) is None and StudyRecord.from_json(old) == plain[0]

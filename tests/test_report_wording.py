@@ -83,3 +83,27 @@ def test_the_header_gives_the_runs_start_and_end():
         "- Run from 2026-01-01T00:50:00Z (start of the first run) to 2026-01-01T02:00:00Z "
         "(end of the last)"
     )
+
+
+def test_the_header_sums_the_run_minutes_and_says_what_the_sum_leaves_out():
+    from dataclasses import replace
+
+    from benchmark.report.tables import compute_line
+
+    plain = _result(_quads(4), "fsc", wall=600.0)
+    resumed = replace(
+        _result(_quads(8), "fsc", wall=1800.0), training={"resumed_from": "checkpoint"}
+    )
+    shared = replace(
+        _result(_quads(16), "fsc", wall=60.0), training={"resumed_from": "prefix cache"}
+    )
+    assert (
+        compute_line([plain])
+        == "- Compute: 10 run-minutes (the sum of the result files' wall times)"
+    )
+    line = compute_line([plain, resumed, shared])
+    assert line.startswith("- Compute: 41 run-minutes")
+    assert "1 resumed from an epoch checkpoint count only their last segment" in line
+    assert "1 reuse a first phase another row trained, which counts it once" in line
+    md, _ = render_table1([plain, resumed], "p")
+    assert "- Compute: 40 run-minutes" in md

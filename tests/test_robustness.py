@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +18,10 @@ from baselines.weights import ENV_DIR
 from benchmark.commands import run_and_render
 from benchmark.data.corrupted_features import corrupted_path, load_corrupted
 from benchmark.data.corruptions import CONDITIONS
-from benchmark.metrics import accuracy, macro_f1
+from benchmark.metrics import accuracy, macro_f1, resample_counts
 from benchmark.report.cells import Cell
 from benchmark.report.claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_MEASURABLE
+from benchmark.results.files import write_checked_json
 from benchmark.robustness.claim import (
     CLAIM,
     absolute_drop,
@@ -110,7 +112,7 @@ def test_the_drop_cell_is_the_share_of_clean_f1_lost_with_a_paired_interval():
     truth = [int(x) for x in rng.integers(0, 4, 200)]
     noisy = [t if i % 3 else (t + 1) % 4 for i, t in enumerate(truth)]
     runs = [_result(truth, truth, noisy)]
-    idx = np.random.default_rng(1).integers(0, 200, size=(300, 200))
+    idx = resample_counts(range(200), 300, 1)  # (300, 200) draws of each recording
     cell, boot = drop_cell("QUADS", 4, "FSC", runs, ["babble-0dB"], idx)
     assert cell.measured == pytest.approx(100.0 - macro_f1(truth, noisy))  # clean F1 is 100
     assert cell.ci[0] < cell.measured < cell.ci[1] and boot.shape == (300,)
@@ -133,6 +135,43 @@ def test_the_drop_cell_is_the_share_of_clean_f1_lost_with_a_paired_interval():
     assert same.measured == 0.0 and same.ci == (0.0, 0.0)
 
 
+def _grouped(r: RobustnessResult, groups: list[int]) -> RobustnessResult:
+    preds = {**r.predictions, "group": groups}
+    return replace(r, predictions=preds, sentence_unit="transcription")
+
+
+def test_the_paired_bootstrap_resamples_sentences_where_the_files_store_them():
+    """Four recordings per sentence, right or wrong together under noise: drawing sentences
+    shows the real noise of the drop, drawing recordings hides it; files without ids (older
+    ones) draw recordings, exactly the draws the per-recording bootstrap made."""
+    from benchmark.robustness.report import paired_counts, resampling, unit_line
+
+    rng = np.random.default_rng(5)
+    sentences, reps = 50, 4
+    truth_s = rng.integers(0, 4, sentences)
+    noisy_s = np.where(rng.random(sentences) < 0.6, truth_s, (truth_s + 1) % 4)
+    truth = [int(x) for x in np.repeat(truth_s, reps)]
+    noisy = [int(x) for x in np.repeat(noisy_s, reps)]
+    groups = [int(x) for x in np.repeat(np.arange(sentences), reps)]
+    plain = _result(truth, truth, noisy)
+    grouped = _grouped(plain, groups)
+    assert resampling([plain]) == ("recording", None)
+    assert resampling([grouped]) == ("transcription", groups)
+    assert resampling([grouped, plain]) == ("recording", None)  # not every file has the ids
+    by_rec = np.random.default_rng(0).integers(0, len(truth), size=(1000, len(truth)))
+    as_counts = np.stack([np.bincount(row, minlength=len(truth)) for row in by_rec])
+    assert np.array_equal(paired_counts([plain]), as_counts)
+
+    def width(run):
+        cell, _ = drop_cell("QUADS", 4, "FSC", [run], ["babble-0dB"], paired_counts([run]))
+        return cell.ci[1] - cell.ci[0]
+
+    assert width(grouped) > 1.5 * width(plain)
+    exp = grouped.experiment
+    assert "FSC: sentence (same transcription" in unit_line({exp: [grouped]})
+    assert "FSC: recording (the result files hold no sentence ids" in unit_line({exp: [plain]})
+
+
 def test_a_result_file_round_trips_and_an_edit_is_refused(tmp_path):
     truth = [0, 1, 2, 1]
     r = _result(truth, truth, [0, 0, 2, 1])
@@ -149,6 +188,23 @@ def test_a_result_file_round_trips_and_an_edit_is_refused(tmp_path):
     path.rename(moved)
     with pytest.raises(ValueError, match="holds the run of"):
         read_robustness(moved, tmp_path)
+    # sentence ids round-trip; ids without a unit, a unit without ids, or an unknown unit do not
+    grouped = _grouped(r, [0, 1, 0, 2])
+    write_robustness(path, grouped)
+    assert read_robustness(path) == grouped and read_robustness(path).groups == [0, 1, 0, 2]
+    for bad, match in (
+        (replace(grouped, sentence_unit="recording"), "sentence ids"),
+        (replace(r, sentence_unit="transcription"), "sentence ids"),
+        (replace(grouped, sentence_unit="speaker"), "is not one of"),
+    ):
+        write_robustness(path, bad)
+        with pytest.raises(ValueError, match=match):
+            read_robustness(path)
+    # a file written before the sentence ids (no "sentence_unit" key) reads as "recording"
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "sentence_unit"}
+    old["predictions"].pop("group")
+    write_checked_json(path, old)
+    assert read_robustness(path).sentence_unit == "recording"
 
 
 CONDS = ("babble-0dB", "violet-5dB", "reverb-0.7s")
@@ -189,11 +245,16 @@ def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_tor
         robustness_path(out / "results", exp, PROFILE.name, 0), out / "results"
     )
     assert result.clean_check["status"] == EQUAL  # the snapshot is the row's evaluated model
+    # the sentence ids of the row's Table 1 result file: the same resampling unit
+    t1 = json.loads(Path(result.clean_check["table1_result"]).read_text())
+    assert result.groups == t1["predictions"]["group"]
+    assert result.sentence_unit == t1["data"]["sentence_unit"] != "recording"
     assert sorted(result.metrics) == sorted(["clean", *CONDS])
     text = md.read_text()
     assert "ours (not in the paper)" in text and "synthetic stand-in corpora" in text
     assert "QUADS keeps its accuracy under noise as well as the baselines do" in text
     assert "not measurable" in text  # no baseline trained here
+    assert "- Bootstrap resampling unit: FSC: sentence" in text
     assert (out / "robustness.png").exists()
     data = json.loads(js.read_text())
     assert {c["condition"] for c in data["cells"]} == {"clean", *CONDS}
@@ -257,6 +318,7 @@ def test_corrupted_features_are_deterministic_and_keyed_by_condition(tmp_path, t
 def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path):
     from benchmark.results.files import Result, result_path, write_result
     from benchmark.results.identity import artefact_path
+    from benchmark.robustness.results import robustness_path
     from benchmark.robustness.sweep import is_claim_row, plan, priority
 
     profile = replace(PROFILE, seeds=(0, 1), efficiency_only={"ctl": "too slow here"})
@@ -306,6 +368,14 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     )
     with pytest.raises(ValueError, match="unknown seed policy 'some'"):
         plan(profile, ("FSC",), cache, results, table1, seeds="some")
+    # an earlier sweep's result file of the run whose snapshot is gone: not skipped, so the
+    # report's counts are those of the result files, whatever this machine's cache holds
+    kept = robustness_path(results, exps[("QUADS", 32)], profile.name, 0)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text("{}")
+    again = plan(profile, ("FSC",), cache, results, table1)
+    assert "QUADS 32 bit FSC seed 0" not in "\n".join(again.skipped)
+    assert len(again.skipped) == len(got.skipped) - 1 and len(again.jobs) == len(got.jobs)
 
 
 def test_a_baseline_at_chance_is_left_out_of_the_baselines_mean_drop():

@@ -103,6 +103,7 @@ class Corpus:
 # speakers say a few fixed phrasings, so recordings of one transcription (case, punctuation and
 # spacing ignored) share a sentence. A corpus with neither resamples recordings.
 SENTENCE_UNITS: tuple[str, ...] = ("source_id", "transcription", "recording")
+RECORDING = SENTENCE_UNITS[-1]  # no sentence ids: every recording is its own unit
 
 
 def sentence_unit(utterances: Iterable[Utterance]) -> str:

@@ -13,15 +13,16 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from benchmark.data.records import RECORDING
 from benchmark.frontier.figure import write_frontier_figure
 from benchmark.frontier.study import StudyRecord
 from benchmark.frontier.verdicts import mct_vs_ptq, mixed_vs_uniform
 from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import DATASETS
-from benchmark.report.cells import Cell, build_cells, round_value
+from benchmark.report.cells import Cell, build_cells, round_value, shared_groups
 from benchmark.report.claims import NOISE_TEXT
 from benchmark.report.strict_json import write_strict_json
-from benchmark.report.tables import _provenance_lines
+from benchmark.report.tables import _provenance_lines, resampling_lines
 from benchmark.results.files import Result
 from benchmark.rows import FRONTIER, PTQ_ROW
 
@@ -38,7 +39,8 @@ def study_cell(row: str, bits: int, dataset: str, records: Sequence[StudyRecord]
         return None
     values = [float(getattr(r, key)["test_f1"]) for r in recs]
     truth = recs[0].test_truth
-    ci = bootstrap_ci(truth, [getattr(r, key)["test_pred"] for r in recs])
+    groups = shared_groups([r.test_group for r in recs])  # None: resample recordings
+    ci = bootstrap_ci(truth, [getattr(r, key)["test_pred"] for r in recs], groups=groups)
     return Cell.of_our_seeds(
         row,
         bits,
@@ -49,6 +51,7 @@ def study_cell(row: str, bits: int, dataset: str, records: Sequence[StudyRecord]
         OURS,
         ci=ci["f1"],
         chance=at_chance(truth, ci["accuracy"][0], ci["f1"][0]),
+        resampled_by=RECORDING if groups is None else recs[0].sentence_unit,
     )
 
 
@@ -131,10 +134,12 @@ def render_frontier(
         "- Sources: 32/16/8/4-bit rows from Table 1's result files of this out dir "
         f"(`results/{profile}/table1/`); 3/2-bit rows from `results/{profile}/frontier/`; the "
         f"sensitivity scan, uniform and mixed PTQ from `results/{profile}/frontier-study/`.",
+        *resampling_lines([*cells, *(c for c in study.values() if c is not None)]),
         "",
         "## Test F1 and measured size",
         "",
-        "F1 cells read `mean ± std over seeds [95 % bootstrap interval over test utterances]`. "
+        "F1 cells read `mean ± std over seeds [95 % bootstrap interval over the test set, "
+        "resampled by the unit the header names]`. "
         "Size: MB (2^20 bytes) of the exported file as measured (`quads.export`: packed indices "
         "+ codebooks + the rest in fp16 where lossless); the 32-bit float student is not "
         "exported, its size is #params × 4 bytes. PTQ = k-means post-training quantization of "

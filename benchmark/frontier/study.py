@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.cache import atomic_write
+from benchmark.data.records import RECORDING, SENTENCE_UNITS
 from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_upgrades
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
@@ -62,6 +63,10 @@ class StudyRecord:
     uniform: dict  # uniform budget_bits PTQ: size_bytes, valid_f1, test_f1, test_pred
     mixed: dict  # the same + "bits" {tensor: b}, covered bytes, budget, upgrades undone
     test_truth: list
+    # the test recordings' sentence ids (N,) and their unit (``records.sentence_groups``): the
+    # bootstrap's resampling unit; empty / "recording" in records written before them
+    test_group: list = dataclasses.field(default_factory=list)
+    sentence_unit: str = RECORDING
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -121,6 +126,12 @@ def record_problem(data: object) -> str | None:
             why = None if isinstance(value, (list, dict)) else value_problem(name, value)
             if why:
                 return f"{key}: {why}"
+    groups, unit = data.get("test_group", []), data.get("sentence_unit", RECORDING)
+    if unit not in SENTENCE_UNITS or bool(groups) != (unit != RECORDING):
+        return f"sentence unit {unit!r} with {len(groups or [])} sentence ids"
+    truth = data.get("test_truth")
+    if groups and (not isinstance(truth, list) or len(groups) != len(truth)):
+        return "test_group is not one sentence id per test recording"
     scored = {k: (data[k].get("test_pred"), {"f1": data[k].get("test_f1")}) for k in SECTIONS}
     # the record stores no class count: ids are checked for >= 0 only
     return predictions_problem(data.get("test_truth"), scored, None)
@@ -179,6 +190,7 @@ def study_one(
     settings = dataclasses.replace(settings, levels=tuple(config["settings"]["levels"]))
     model = load_evaluated(snapshot).to(ws.device)
     splits = Splits(ws.data(dataset, "valid"), ws.data(dataset, "test"))
+    unit, groups = ws.sentence_groups(dataset)
     exp = float_row(dataset)
     meta = {"model": exp.model, "classes": len(ws.corpus(dataset).intents)}
     meta["n_frames"] = profile.n_frames
@@ -230,6 +242,8 @@ def study_one(
         uniform=uniform,
         mixed=mixed,
         test_truth=[int(x) for x in splits.truth("test")],
+        test_group=groups if unit != RECORDING else [],
+        sentence_unit=unit,
     )
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchmark.data.records import RECORDING
 from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import paper_value
 from benchmark.report.climbing import climbing_kinds
@@ -50,7 +51,7 @@ class Cell:
     n_seeds: int = 0
     init: str | None = None
     strategy: str | None = None
-    # 95 % bootstrap interval over test utterances of the (seed-mean) value; accuracy / F1 only
+    # 95 % bootstrap interval over the test set (by ``resampled_by``) of the (seed-mean) value; accuracy / F1 only
     ci: tuple[float, float] | None = None
     values: tuple[float, ...] = ()  # one value per seed, in seed order
     chance: bool = False  # the row's test accuracy is indistinguishable from chance
@@ -125,14 +126,18 @@ def round_value(x: float | None) -> float | None:
     return None if x is None else round(float(x), 6)
 
 
-RECORDING = "recording"
+def shared_groups(group_lists: Sequence[Sequence[int] | None]) -> list[int] | None:
+    """The sentence ids (N,) every run stored, when all stored the same; else None (a run
+    without ids, e.g. an older file, or runs on differently grouped test sets)."""
+    if not group_lists or not group_lists[0] or any(g != group_lists[0] for g in group_lists):
+        return None
+    return list(group_lists[0])
 
 
 def resampling_unit(runs: Sequence[Result]) -> str:
     """What the bootstrap resamples for these runs: the corpus' sentence unit when every file
     holds the same sentence ids (``predictions["group"]``), else "recording" (older files)."""
-    groups = [r.predictions.get("group") for r in runs]
-    if not runs or not groups[0] or any(g != groups[0] for g in groups):
+    if shared_groups([r.predictions.get("group") for r in runs]) is None:
         return RECORDING
     return str(runs[0].data.get("sentence_unit", "sentence"))
 

@@ -11,7 +11,7 @@ Noise margin (accuracy / F1 comparisons; efficiency metrics are deterministic, n
 ``benchmark.results.noise``, shared with the agreement check against the reference)::
 
     noise(c)     = sqrt(hw^2 + (1.96 * sd / sqrt(n))^2)
-                   hw = half width of c.ci (95 % bootstrap over test utterances; 0 if None),
+                   hw = half width of c.ci (95 % bootstrap over the test set; 0 if None),
                    sd, n = sample std and count of c.values (one per seed; 0 if n < 2)
     margin(a, b) = sqrt(noise(a)^2 + noise(b)^2)
 
@@ -37,8 +37,9 @@ WHERE_MEASURED = "where measured"
 BASELINES = tuple(row for row in TABLE1_ROWS if row != "QUADS")  # the paper's Table 1 order
 NOISE_TEXT = (
     "Accuracy / F1 comparisons are noise-aware: noise(c) = sqrt(hw² + (1.96·sd/√n)²), with hw the "
-    "half width of the cell's 95 % bootstrap interval over test utterances and sd, n the std and "
-    "number of its per-seed values; the margin of a − b is sqrt(noise(a)² + noise(b)²). "
+    "half width of the cell's 95 % bootstrap interval over the test set (resampled by the unit "
+    "the header names) and sd, n the std and number of its per-seed values; the margin of a − b "
+    "is sqrt(noise(a)² + noise(b)²). "
     "'a beats b' is held if a − b > margin, not held if a − b < −margin, else inconclusive; "
     "'a − b ≤ limit' is held if a − b + margin ≤ limit, not held if a − b − margin > limit, else "
     "inconclusive. Two cells both at chance are inconclusive. Details read "

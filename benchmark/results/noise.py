@@ -5,7 +5,7 @@ the climbing rule (``benchmark.report.climbing``) and the plateau search (``benc
 Noise margin of two cells (accuracy / F1; efficiency metrics are deterministic, no margin)::
 
     noise(c)     = sqrt(hw^2 + (1.96 * sd / sqrt(n))^2)
-                   hw = half width of c.ci (95 % bootstrap over test utterances; 0 if None),
+                   hw = half width of c.ci (95 % bootstrap over the test set; 0 if None),
                    sd, n = sample std and count of c.values (one per seed; 0 if n < 2)
     margin(a, b) = sqrt(noise(a)^2 + noise(b)^2)
 

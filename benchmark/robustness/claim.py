@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchmark.metrics import at_chance, resampled_f1
+from benchmark.metrics import at_chance, resampled_scores
 from benchmark.paper import DATASETS
 from benchmark.report.cells import Cell
 from benchmark.report.claims import NOT_MEASURABLE, Verdict, combine, drop_within
@@ -50,8 +50,9 @@ RULE_TEXT = (
     "baselines above chance on clean speech (a baseline at chance has nothing to lose; all of "
     "them are used if none is above chance); it is not held if drop(QUADS) − drop(baselines) − "
     "margin > 5, else inconclusive. margin = sqrt(noise(a)² + noise(b)²) with noise = sqrt(hw² + "
-    "(1.96·sd/√n)²): hw the half width of the drop's 95 % paired bootstrap interval over test "
-    "utterances (1000 resamples, the same utterances for clean and every condition), sd, n the "
+    "(1.96·sd/√n)²): hw the half width of the drop's 95 % paired bootstrap interval over the "
+    "test set (1000 resamples by the unit the header names, the same resampled recordings for "
+    "clean and every condition), sd, n the "
     "spread and number of its per-seed drops. Both sides at chance on clean speech: "
     "inconclusive. The verdicts of both bit widths and both datasets combine as the paper's "
     "claims do: any not held → not held, else any inconclusive → inconclusive."
@@ -80,13 +81,14 @@ def drop_cell(
     dataset: str,
     runs: Sequence[object],
     conditions: Sequence[str],
-    idx: np.ndarray,
+    counts: np.ndarray,
 ) -> tuple[Cell, np.ndarray] | None:
     """The relative-drop cell (``relative_drop``, percent of the clean F1) of one row from its
     robustness results (one per seed) and its (R,) bootstrap drops, or None.
 
     measured: seed-mean drop; values: per-seed drops; ci: 95 % paired bootstrap interval of the
-    seed-mean drop (resamples ``idx`` (R, N); a resample whose clean F1 is 0 is left out);
+    seed-mean drop (resamples ``counts`` (R, N), how often each test recording is drawn:
+    ``metrics.resample_counts``; a resample whose clean F1 is 0 is left out);
     chance: ``metrics.at_chance`` of the clean accuracy and F1 intervals. None when a seed's clean F1 is 0."""
     runs = [r for r in runs if all(c in r.metrics for c in conditions)]
     if not runs or not conditions:
@@ -96,20 +98,25 @@ def drop_cell(
         return None
     if any(r.metrics["clean"]["f1"] <= 0 for r in runs):
         return None
-    k = int(max(max(max(p) for p in r.predictions.values()) for r in runs)) + 1
-    values, boot = [], np.zeros(idx.shape[0])
-    clean_acc, clean_f1 = np.zeros(idx.shape[0]), np.zeros(idx.shape[0])
+    scored = ("truth", "clean", *conditions)  # not the sentence ids
+    k = int(max(max(max(r.predictions[c]) for c in scored) for r in runs)) + 1
+    r_count = counts.shape[0]
+    values, boot = [], np.zeros(r_count)
+    clean_acc, clean_f1 = np.zeros(r_count), np.zeros(r_count)
     for r in runs:
         clean = r.metrics["clean"]["f1"]
         noisy = statistics.fmean(r.metrics[c]["f1"] for c in conditions)
         values.append(float(relative_drop(clean, noisy)))
-        pc = np.asarray(r.predictions["clean"])
-        b_clean = resampled_f1(truth, pc, idx, k)
+        b_acc, b_clean = resampled_scores(truth, np.asarray(r.predictions["clean"]), counts, k)
         b_cond = np.mean(
-            [resampled_f1(truth, np.asarray(r.predictions[c]), idx, k) for c in conditions], axis=0
+            [
+                resampled_scores(truth, np.asarray(r.predictions[c]), counts, k)[1]
+                for c in conditions
+            ],
+            axis=0,
         )
         boot += relative_drop(b_clean, b_cond) / len(runs)
-        clean_acc += (truth[idx] == pc[idx]).mean(1) * 100 / len(runs)
+        clean_acc += b_acc / len(runs)
         clean_f1 += b_clean / len(runs)
     lo, hi = np.nanpercentile(boot, (2.5, 97.5))
     cell = Cell.of_our_seeds(

@@ -16,12 +16,13 @@ import numpy as np
 from tabulate import tabulate
 
 from benchmark.data.corruptions import CONDITIONS, FAMILIES
-from benchmark.metrics import bootstrap_ci
+from benchmark.data.records import RECORDING
+from benchmark.metrics import bootstrap_ci, resample_counts
 from benchmark.paper import DATASETS
-from benchmark.report.cells import Cell, round_value
+from benchmark.report.cells import Cell, round_value, shared_groups
 from benchmark.report.claims import BASELINES, render_claims
 from benchmark.report.strict_json import write_strict_json
-from benchmark.report.tables import _provenance_lines
+from benchmark.report.tables import UNIT_TEXT, _provenance_lines
 from benchmark.robustness.claim import (
     N_RESAMPLES,
     QUADS_BITS,
@@ -68,6 +69,37 @@ class F1Cell:
         }
 
 
+def resampling(runs: Sequence[RobustnessResult]) -> tuple[str, list[int] | None]:
+    """The bootstrap's resampling unit for these runs (all on one test set) and the sentence ids
+    it draws, (N,); ("recording", None) unless every file stores the same ids."""
+    groups = shared_groups([r.groups for r in runs])
+    return (RECORDING, None) if groups is None else (runs[0].sentence_unit, groups)
+
+
+def paired_counts(runs: Sequence[RobustnessResult]) -> np.ndarray:
+    """(N_RESAMPLES, N) draws of the test recordings shared by every paired comparison on one
+    test set (``metrics.resample_counts``, seed 0): by sentence where the files store ids."""
+    _, groups = resampling(runs)
+    n = len(runs[0].predictions["truth"])
+    return resample_counts(range(n) if groups is None else groups, N_RESAMPLES, 0)
+
+
+def units(by_exp: dict[Experiment, list[RobustnessResult]]) -> dict[str, str]:
+    """dataset -> the bootstrap's resampling unit of its runs (``resampling``)."""
+    out = {}
+    for ds in DATASETS:
+        runs = [r for e, rs in by_exp.items() if e.dataset == ds for r in rs]
+        if runs:
+            out[ds] = resampling(runs)[0]
+    return out
+
+
+def unit_line(by_exp: dict[Experiment, list[RobustnessResult]]) -> str:
+    """The header's line naming each dataset's resampling unit."""
+    text = "; ".join(f"{ds}: {UNIT_TEXT[u]}" for ds, u in units(by_exp).items())
+    return f"- Bootstrap resampling unit: {text}."
+
+
 def row_label(exp: Experiment) -> str:
     return f"{exp.row} {exp.bits}-bit" if exp.row not in BASELINES else exp.row
 
@@ -105,7 +137,8 @@ def f1_cells(
         k = runs[0].config.get("table1_config", {}).get("num_classes")  # None: not checked
         for name in (CLEAN, *names):
             values = [r.metrics[name]["f1"] for r in runs]
-            ci = bootstrap_ci(truth, [r.predictions[name] for r in runs], num_classes=k)["f1"]
+            preds = [r.predictions[name] for r in runs]
+            ci = bootstrap_ci(truth, preds, groups=resampling(runs)[1], num_classes=k)["f1"]
             std = statistics.stdev(values) if len(values) > 1 else None
             out.append(
                 F1Cell(
@@ -130,11 +163,10 @@ def verdict_of(by_exp: dict[Experiment, list[RobustnessResult]], names: Sequence
         exps = {e: runs for e, runs in by_exp.items() if e.dataset == ds}
         if not exps:
             continue
-        n = len(next(iter(exps.values()))[0].predictions["truth"])
-        idx = np.random.default_rng(0).integers(0, n, size=(N_RESAMPLES, n))  # paired resamples
+        counts = paired_counts([r for runs in exps.values() for r in runs])
         base = []
         for exp, runs in exps.items():
-            got = drop_cell(exp.row, exp.bits, ds, runs, names, idx)
+            got = drop_cell(exp.row, exp.bits, ds, runs, names, counts)
             if got is None:
                 continue
             used.append(got[0])
@@ -245,8 +277,10 @@ def render(
         + (", ".join(sorted({str(r.config.get("precision")) for r in results})) or "–")
         + " (the clean check against Table 1 always in fp32, as the test split was scored)",
         *_check_lines(results),
+        *([unit_line(by_exp)] if results else []),
         "",
-        "Cells: macro F1 (%) `seed mean ± std [95 % bootstrap interval over test utterances]`.",
+        "Cells: macro F1 (%) `seed mean ± std [95 % bootstrap interval over the test set, "
+        "resampled by the unit the header names]`.",
         "",
     ]
     for ds in DATASETS:
@@ -316,6 +350,7 @@ def render(
         "conditions": {
             n: {"family": CONDITIONS[n].family, "level": CONDITIONS[n].level} for n in names
         },
+        "resampling_unit": units(by_exp),
         "cells": [c.to_json() for c in cells],
         "drops": [
             {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmark.data.records import RECORDING, SENTENCE_UNITS
 from benchmark.results.files import (
     content_checksum,
     load_json,
@@ -49,6 +50,9 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "wall_seconds": (int, float),
     "feature_seconds": dict,
 }
+# keys a file may lack: files written before them are read with the field's default
+OPTIONAL_KEYS: dict[str, type] = {"sentence_unit": str}
+GROUP = "group"  # predictions["group"]: the sentence id of each test recording (N,)
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,18 @@ class RobustnessResult:
     # input -> seconds its corrupted test features took to build, summed over the conditions (as
     # recorded in the shared cache files; the cost of the corpus, paid once for every row)
     feature_seconds: dict[str, float] = field(default_factory=dict)
+    # what predictions["group"] groups the test recordings by (``records.sentence_unit``);
+    # "recording" (and no "group") in files written before the sweep stored sentence ids
+    sentence_unit: str = "recording"
 
     @property
     def conditions(self) -> list[str]:
         return [c for c in self.metrics if c != CLEAN]
+
+    @property
+    def groups(self) -> list[int] | None:
+        """The test recordings' sentence ids (N,), None when the file has none."""
+        return self.predictions.get(GROUP)
 
 
 def robustness_path(results_dir: Path, exp: Experiment, profile: str, seed: int) -> Path:
@@ -88,21 +100,27 @@ def _check(data: object, path: Path) -> None:
 
     if not isinstance(data, dict):
         raise bad("not a JSON object")
-    if set(data) != set(KEYS):
-        raise bad(f"keys {sorted(data)}, expected {sorted(KEYS)}")
-    for k, types in KEYS.items():
-        if not isinstance(data[k], types) or isinstance(data[k], bool):
+    if not set(KEYS) <= set(data) <= set(KEYS) | set(OPTIONAL_KEYS):
+        raise bad(f"keys {sorted(data)}, expected {sorted(KEYS)} (+ {sorted(OPTIONAL_KEYS)})")
+    for k, types in {**KEYS, **OPTIONAL_KEYS}.items():
+        if k in data and (not isinstance(data[k], types) or isinstance(data[k], bool)):
             raise bad(f"{k!r} is a {type(data[k]).__name__}")
     preds, metrics = data["predictions"], data["metrics"]
     truth = preds.get("truth")
     if not isinstance(truth, list) or not truth:
         raise bad("no 'truth' predictions")
     names = [CLEAN, *data["config"].get("conditions", {})]
-    if sorted(metrics) != sorted(names) or sorted(preds) != sorted(["truth", *names]):
+    stored = sorted(k for k in preds if k != GROUP)
+    if sorted(metrics) != sorted(names) or stored != sorted(["truth", *names]):
         raise bad("metrics / predictions do not cover clean + the configured conditions")
     for k, v in preds.items():
         if not isinstance(v, list) or len(v) != len(truth) or not all(type(i) is int for i in v):
-            raise bad(f"predictions {k!r} is not {len(truth)} class ids")
+            raise bad(f"predictions {k!r} is not {len(truth)} ids")
+    unit = data.get("sentence_unit", RECORDING)
+    if unit not in SENTENCE_UNITS:
+        raise bad(f"sentence_unit {unit!r} is not one of {SENTENCE_UNITS}")
+    if (GROUP in preds) != (unit != RECORDING):
+        raise bad(f"sentence ids ({GROUP!r}) without a sentence unit, or a unit without them")
     for k, v in metrics.items():
         if not isinstance(v, dict) or not all(
             isinstance(v.get(m), (int, float)) for m in ("accuracy", "f1")

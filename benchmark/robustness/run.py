@@ -103,7 +103,7 @@ def run_robustness(
         f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
         f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
         f"only; {the_plan.left_out} (row, seed) runs are outside the seed policy "
-        f"`--seeds {options.seeds}`; {len(the_plan.skipped)} (row, seed) runs have no snapshot"
+        f"`--seeds {options.seeds}`; {len(the_plan.skipped)} (row, seed) runs were not evaluated"
         + (" (" + "; ".join(the_plan.skipped) + ")" if the_plan.skipped else ""),
         *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
     ]

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from benchmark.data.corrupted_features import CORRUPTED_VERSION, load_corrupted
 from benchmark.data.corruptions import Condition
 from benchmark.data.integrity import file_digest
+from benchmark.data.records import RECORDING
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
@@ -32,6 +33,7 @@ from benchmark.robustness.results import (
     CLEAN,
     DIFFER,
     EQUAL,
+    GROUP,
     NO_RESULT,
     OTHER_CONFIG,
     RobustnessResult,
@@ -62,7 +64,8 @@ class Job:
 @dataclass
 class Plan:
     jobs: list[Job] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # one line per (row, seed) not evaluated
+    # one line per (row, seed) not evaluated and without a result file of an earlier sweep
+    skipped: list[str] = field(default_factory=list)
     efficiency_only: int = 0  # rows (x datasets) the profile measures for efficiency only
     left_out: int = 0  # (row, seed) runs outside the sweep's seed policy (``SEED_POLICIES``)
 
@@ -127,12 +130,14 @@ def plan(
                 continue
             # the snapshot of exactly the run that made the Table 1 result (its run identity)
             snap = artefact_path(cache, "snapshot", profile.name, exp, seed, stored.config)
+            out_path = robustness_path(results_dir, exp, profile.name, seed)
             if not snap.exists():
-                out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}: {REMAKE}")
+                # an earlier sweep's result file stays in the report (scan_robustness checks
+                # it); what is skipped must not depend on this machine's cache
+                if not out_path.exists():
+                    out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}: {REMAKE}")
                 continue
-            out.jobs.append(
-                Job(exp, seed, snap, t1, robustness_path(results_dir, exp, profile.name, seed))
-            )
+            out.jobs.append(Job(exp, seed, snap, t1, out_path))
     return out
 
 
@@ -253,6 +258,7 @@ def run_sweep(
                 built = sum(f.seconds for f in got.values() if not f.from_cache)
                 out.feature_seconds[ds] = out.feature_seconds.get(ds, 0.0) + built
         truth = [int(x) for x in fs.labels]
+        unit, groups = ws.sentence_groups(ds)  # the bootstrap's resampling unit, (N,) ids
         start = time.perf_counter()
         clean = ws.data(ds, "test", inputs=names)
         with torch.inference_mode():  # no autograd graph; the same arithmetic
@@ -293,12 +299,13 @@ def run_sweep(
             config=config,
             clean_check=check,
             metrics={k: _scores(truth, v) for k, v in preds.items()},
-            predictions={"truth": truth, **preds},
+            predictions={"truth": truth, **preds, **({GROUP: groups} if unit != RECORDING else {})},
             provenance=provenance(),
             wall_seconds=seconds,
             feature_seconds={
                 w: sum(feats[(ds, c.name, w)].seconds for c in conditions) for w in names
             },
+            sentence_unit=unit,
         )
         write_robustness(job.out, result)
         out.evaluated += 1

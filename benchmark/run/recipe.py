@@ -17,7 +17,6 @@ from torch import nn
 from baselines.registry import build_model, get_model_spec
 from baselines.weights import WeightsUnavailable, load_whisper_encoder
 from benchmark.data.cache import atomic_write
-from benchmark.data.records import sentence_groups
 from benchmark.metrics import accuracy, macro_f1
 from benchmark.profiles import Profile
 from benchmark.results.identity import artefact_path
@@ -303,8 +302,7 @@ def train_row(
         "resumed_from": outcome.resumed_from,
         "quantizer": repr(quantizer) if quantizer else None,
     }
-    by_uid = {u.uid: u for u in corpus.split("test")}
-    _, groups = sentence_groups(by_uid[uid] for uid in ws.features(exp.dataset, "test").uids)
+    _, groups = ws.sentence_groups(exp.dataset)
     predictions = {
         "truth": [int(x) for x in truth],
         "pred": [int(x) for x in pred],

@@ -13,7 +13,7 @@ from baselines.weights import load_whisper_encoder
 from baselines.whisper import WhisperClassifier, encoder_dims
 from benchmark.data.cache import cache_root
 from benchmark.data.integrity import load_torch_cache, save_torch_cache
-from benchmark.data.records import sentence_unit
+from benchmark.data.records import sentence_groups, sentence_unit
 from benchmark.profiles import Profile
 from benchmark.run.data_choice import DataChoice
 from quads.distill import teacher_features
@@ -107,6 +107,12 @@ class Workspace:
                 self.corpus(dataset), split, fs.n_frames, fs.uids, self.cache / "prosody"
             )
         return self._prosody[key]
+
+    def sentence_groups(self, dataset: str, split: str = "test") -> tuple[str, list[int]]:
+        """(unit, sentence id per utterance of ``features(dataset, split)``, (N,)): the
+        bootstrap's resampling unit (``records.sentence_groups``)."""
+        by_uid = {u.uid: u for u in self.corpus(dataset).split(split)}
+        return sentence_groups(by_uid[uid] for uid in self.features(dataset, split).uids)
 
     def data_notes(self, dataset: str) -> dict[str, object]:
         """What was skipped or converted on the way from the corpus to features."""

@@ -67,6 +67,16 @@ DEVIATIONS: tuple[tuple[str, str, str, str], ...] = (
         "so the quantized rows differ from the 32-bit row only by quantization",
     ),
     (
+        "Model selection",
+        "not stated (authors' `train.py`: no validation split; a saved epoch checkpoint, "
+        "`ckpt_name`, is evaluated)",
+        "every trained row keeps the epoch of best validation accuracy within its final phase "
+        "(the baselines: their one phase; the 32-bit row: its last fine-tuning phase)",
+        "a quantized row must deliver a model of its final (frozen-codebook) phase, and one rule "
+        "for every row keeps the comparison equal; where a row's best validation epoch lies in "
+        "an earlier phase it is not used (docs/reference-runs.md gives how often, `converged`)",
+    ),
+    (
         "Optimizers",
         "1e-6 encoder / 1e-3 head (authors: Adam 1e-5 / 1e-3 distilling; SGD 0.01, momentum "
         "0.9, cosine quantizing)",

@@ -73,6 +73,8 @@ def phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> st
             else None,
             "phases": [asdict(p) for p in schedule.phases[:n_phases]],
             "seed": seed,
+            # absent for the default, so the keys of every other schedule stay as they were
+            **({"select": schedule.select} if schedule.select != "final" else {}),
         },
         sort_keys=True,
     )
@@ -184,7 +186,7 @@ def run_schedule(
     while state.phase < len(schedule.phases):
         phase = schedule.phases[state.phase]
         last = state.phase == len(schedule.phases) - 1
-        if last and state.epoch == 0:
+        if last and state.epoch == 0 and schedule.select == "final":
             state.best = None  # the model is chosen among the final phase's epochs only
         if phase.stage is not None:
             model.set_stage(phase.stage)
@@ -246,7 +248,8 @@ def run_schedule(
             log(
                 f"{desc}: epoch {global_epoch}/{schedule.epochs} {phase.kind} loss {loss:.4f} valid acc {acc:.2f}"
             )
-            if last and (state.best is None or acc > state.best[0]):
+            candidate = last or schedule.select == "all"  # may this epoch be the model?
+            if candidate and (state.best is None or acc > state.best[0]):
                 best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 state.best = (acc, global_epoch, best)
             if checkpoint is not None:

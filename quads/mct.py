@@ -63,13 +63,30 @@ class Phase:
             raise ValueError(f"frozen=True needs a quantize phase, not {self.kind!r}")
 
 
+# Which epochs the engine chooses the delivered model from (by validation accuracy):
+# "final": the final phase's (a quantized row delivers a model of its final phase);
+# "all": every epoch, for a float model whose phases only mirror another schedule's (MCT's float
+# twin), so that its best epoch is not lost to the phase structure (early stopping)
+SELECTIONS = ("final", "all")
+
+
 @dataclass(frozen=True)
 class Schedule:
     name: str
     phases: tuple[Phase, ...]
     bits: int | None = None  # codebook bits of the quantize phases (None: no quantization)
+    select: str = "final"  # one of SELECTIONS
 
     def __post_init__(self) -> None:
+        if self.select not in SELECTIONS:
+            raise ValueError(f"select must be one of {SELECTIONS}, got {self.select!r}")
+        if self.select == "all" and any(
+            p.kind in QUANTIZE_KINDS + AUTHORS_KINDS for p in self.phases
+        ):
+            raise ValueError(
+                f"schedule {self.name!r}: select='all' is for float schedules; a quantized row "
+                "delivers a model of its final phase"
+            )
         quant = any(p.kind in QUANTIZE_KINDS for p in self.phases)
         if quant and self.bits is None:
             raise ValueError(f"schedule {self.name!r} quantizes but has no bits")
@@ -238,12 +255,14 @@ class Budget:
     def mct_float(self) -> Schedule:
         """MCT's float twin: the same phases and epochs, each quantization phase replaced by CE
         fine-tuning of the float weights (Eq. 5 without codebooks). The 32-bit row and the
-        student the PTQ control quantizes, so they differ from MCT only in quantization."""
+        student the PTQ control quantizes, so they differ from MCT only in quantization. Its
+        model is its best validation epoch over all phases (``select="all"``): its phases only
+        mirror MCT's, and a float student is early-stopped before it is quantized."""
         phases = tuple(
             Phase("finetune", p.epochs, p.optim) if p.kind == "quantize" else p
             for p in self.mct(2).phases
         )
-        return Schedule("MCT (float)", phases)
+        return Schedule("MCT (float)", phases, select="all")
 
     def authors_mct(self, bits: int) -> Schedule:
         """The authors' recipe (``authors_mct``) scaled to this budget.

@@ -329,3 +329,33 @@ def test_stop_when_ends_the_final_phase_early_and_keeps_it_out_of_the_prefix_cac
     assert [h["epoch"] for h in out.history] == [1, 2, 3] and asked == [1, 2, 3]
     assert 1 <= out.best_epoch <= 3
     assert not list((tmp_path / "prefix").glob("*.pt"))  # not the 6-epoch phase its key names
+
+
+def test_a_float_twin_keeps_its_best_epoch_of_any_phase_and_mct_its_final_phases():
+    """select="all" (MCT's float twin, early-stopped before PTQ) keeps the best validation epoch
+    over every phase; the default keeps the final phase's best, as a quantized row must. A
+    second phase at a destructive rate makes the best epoch an early one."""
+    from quads.engine import accuracy_percent, phase_key
+
+    wreck = OptimConfig("adam", lr_encoder=10.0, lr_head=100.0)
+    phases = (Phase("finetune", 3, FAST), Phase("finetune", 2, wreck))
+    final, every = Schedule("twin", phases), Schedule("twin", phases, select="all")
+    valid = _data(60, 2)
+
+    def run(schedule):
+        kit = dict(seed=0, batch_size=4, projector=_projector(), precision="fp32")
+        return run_schedule(_student(), schedule, _data(24, 1), valid, **kit)
+
+    a, b = run(final), run(every)
+    acc = [h["valid_accuracy"] for h in a.history]
+    assert acc == [h["valid_accuracy"] for h in b.history]  # the same training
+    assert max(acc[:3]) > max(acc[3:])  # the premise: the best epoch is in the first phase
+    assert b.best_epoch == 1 + acc.index(max(acc)) <= 3
+    assert a.best_epoch == 4 + acc[3:].index(max(acc[3:]))
+    assert accuracy_percent(b.model, valid, "cpu", "fp32") == pytest.approx(max(acc))
+    # its checkpoints and prefix entries are its own; every other schedule keeps its keys
+    assert phase_key("t", every, 1, 0) != phase_key("t", final, 1, 0)
+    with pytest.raises(ValueError, match="select='all' is for float schedules"):
+        Schedule("q", (Phase("quantize", 1, FAST),), bits=2, select="all")
+    with pytest.raises(ValueError, match="select must be one of"):
+        Schedule("twin", phases, select="best")

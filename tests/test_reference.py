@@ -197,3 +197,34 @@ def test_each_profile_with_a_folder_of_its_own_keeps_its_reference_apart():
     assert reference_dir_for("cpu") == REFERENCE_DIR  # the quick reference, as committed
     assert reference_dir_for("converged") == REFERENCE_DIR / "converged"
     assert reference_dir_for("converged") != reference_dir_for("cpu")
+
+
+def test_the_float_twins_selection_leaves_every_other_committed_config_valid():
+    """Only MCT's float twin (the 32-bit row and the PTQ control's student) changed its
+    selection rule; every other committed converged result keeps a configuration the current
+    code computes, so a resumed run reuses it."""
+    from benchmark.profiles import get_profile
+    from benchmark.rows import Experiment
+    from benchmark.run.data_choice import DataChoice
+    from benchmark.run.experiment import experiment_config
+
+    profile = get_profile("converged")
+    folder = Path(__file__).resolve().parents[1] / "reports/reference/converged/results/converged"
+    seen = set()
+    for path in sorted(folder.glob("table*/*/*-seed0.json")):
+        stored = json.loads(path.read_text())
+        exp = Experiment(**stored["experiment"])
+        ident = stored["config"]["identity"]
+        now = experiment_config(
+            exp,
+            DataChoice().profile_for(profile, exp.dataset),
+            ident["corpus"],
+            ident["classes"],
+            ident["precision"],
+        )
+        twin = exp.strategy == "PTQ" or (exp.strategy == "MCT" and exp.bits == 32)
+        if twin:
+            assert now["schedule"].pop("select") == "all"
+        assert now == stored["config"], path.name
+        seen.add((exp.strategy, twin))
+    assert ("MCT", False) in seen and ("MCT", True) in seen and ("PTQ", True) in seen

@@ -20,6 +20,7 @@ from benchmark.run.efficiency import measure_efficiency
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import RowOutcome, row_identity, schedule_for, train_row
 from benchmark.run.workspace import Workspace
+from quads.mct import Schedule
 
 
 def experiment_config(
@@ -50,9 +51,18 @@ def experiment_config(
         "identity": json.loads(
             row_identity(exp, profile, corpus_fingerprint, num_classes, precision)
         ),
-        "schedule": dataclasses.asdict(schedule_for(exp, profile)) if trained else None,
+        "schedule": schedule_config(schedule_for(exp, profile)) if trained else None,
     }
     return json.loads(json.dumps(config))  # the form it has once read back from a result file
+
+
+def schedule_config(schedule: Schedule) -> dict[str, object]:
+    """The schedule as the configuration stores it; the default selection ("final") is left
+    out, so the results of every schedule that keeps it stay valid."""
+    out = dataclasses.asdict(schedule)
+    if out["select"] == "final":
+        del out["select"]
+    return out
 
 
 def run_config(

@@ -61,11 +61,15 @@ def test_frontier_rows_are_mct_and_ptq_at_3_and_2_bits_with_every_seed():
 
 def test_a_frontier_mct_row_shares_table1s_first_distillation_phase():
     cpu = get_profile("cpu")
-    t1_float = next(e for e in experiments("table1") if e.row == "QUADS" and e.bits == 32)
+    t1 = {e.bits: e for e in experiments("table1") if e.row == "QUADS"}
     two = next(e for e in experiments(FRONTIER) if e.row == "QUADS" and e.bits == 2)
-    a, b = schedule_for(t1_float, cpu), schedule_for(two, cpu)
+    a, b = schedule_for(t1[4], cpu), schedule_for(two, cpu)
     assert phase_key("id", a, 1, 0) == phase_key("id", b, 1, 0)
     assert phase_key("id", a, 2, 0) != phase_key("id", b, 2, 0)  # quantization differs
+    # the float twin (32 bit) keeps its best epoch of any phase, so its prefix entries (which
+    # carry that best epoch) are its own, never an MCT row's
+    twin = schedule_for(t1[32], cpu)
+    assert twin.select == "all" and phase_key("id", twin, 1, 0) != phase_key("id", b, 1, 0)
 
 
 def test_mixed_bits_export_load_and_3_bit_packing(tmp_path):

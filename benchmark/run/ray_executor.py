@@ -17,16 +17,16 @@ folder only on the driver's. Ray is an optional extra: ``pip install 'quads-repr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.profiles import Profile
 from benchmark.rows import Experiment
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.recipe import row_identity, schedule_for
+from quads.engine import phase_key
 
 INSTALL_HINT = "pip install 'quads-repro[cluster]'"
 # CPUs and GPUs one run asks for, by profile (a run trains one model: its batch at batch size 16)
@@ -102,22 +102,17 @@ def run_one(
 
 
 def _prefix_keys(exp: Experiment, profile: Profile, seed: int) -> tuple[str, str] | None:
-    """(first-phase key, whole-schedule key) of a distilling run; None for other runs. Stands
-    for ``quads.engine``'s prefix-cache key: run identity, phases and seed (the corpus
-    fingerprint enters through the dataset)."""
+    """(first-phase key, whole-schedule key) of a distilling run; None for other runs:
+    ``quads.engine.phase_key`` of a stand-in identity (the corpus fingerprint enters through the
+    dataset the caller prefixes)."""
     if profile.untrained_reason(exp):
         return None
     schedule = schedule_for(exp, profile)
     if not schedule.distills:
         return None
     ident = row_identity(exp, profile, exp.dataset, 0, "")
-    phases = [asdict(p) for p in schedule.phases]
-    bits = schedule.bits if any(p.kind == "quantize" for p in schedule.phases) else None
-    first = json.dumps([ident, seed, phases[:1]], sort_keys=True)
-    if schedule.authors:  # its first phase follows a k-means at the schedule's bits
-        bits = schedule.bits
-        first = json.dumps([ident, seed, phases[:1], bits], sort_keys=True)
-    return first, json.dumps([ident, seed, phases, bits], sort_keys=True)
+    n = len(schedule.phases)
+    return phase_key(ident, schedule, 1, seed), phase_key(ident, schedule, n, seed)
 
 
 def run_on_ray(

@@ -73,8 +73,7 @@ def phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> st
             else None,
             "phases": [asdict(p) for p in schedule.phases[:n_phases]],
             "seed": seed,
-            # absent for the default, so the keys of every other schedule stay as they were
-            **({"select": schedule.select} if schedule.select != "final" else {}),
+            **schedule.select_entry,
         },
         sort_keys=True,
     )

@@ -75,7 +75,7 @@ class Schedule:
     name: str
     phases: tuple[Phase, ...]
     bits: int | None = None  # codebook bits of the quantize phases (None: no quantization)
-    select: str = "final"  # one of SELECTIONS
+    select: str = SELECTIONS[0]  # one of SELECTIONS
 
     def __post_init__(self) -> None:
         if self.select not in SELECTIONS:
@@ -102,6 +102,13 @@ class Schedule:
             raise ValueError(
                 f"schedule {self.name!r} uses the authors' fixed labels but has no bits"
             )
+
+    @property
+    def select_entry(self) -> dict[str, str]:
+        """``{"select": ...}`` unless the default ("final"), for the stored configuration and the
+        engine's checkpoint / prefix keys: every schedule that keeps the default keeps the keys
+        and configurations it had before the field existed."""
+        return {} if self.select == SELECTIONS[0] else {"select": self.select}
 
     @property
     def quantized(self) -> bool:

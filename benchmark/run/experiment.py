@@ -57,12 +57,10 @@ def experiment_config(
 
 
 def schedule_config(schedule: Schedule) -> dict[str, object]:
-    """The schedule as the configuration stores it; the default selection ("final") is left
-    out, so the results of every schedule that keeps it stay valid."""
-    out = dataclasses.asdict(schedule)
-    if out["select"] == "final":
-        del out["select"]
-    return out
+    """The schedule as the configuration stores it: its selection only when not the default
+    (``Schedule.select_entry``), so the results of every schedule that keeps it stay valid."""
+    out = {k: v for k, v in dataclasses.asdict(schedule).items() if k != "select"}
+    return {**out, **schedule.select_entry}
 
 
 def run_config(

@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.cache import atomic_write
-from benchmark.data.records import RECORDING, SENTENCE_UNITS
+from benchmark.data.records import RECORDING
 from benchmark.frontier.assign import LEVELS, assignment, covered_bytes, greedy_upgrades
 from benchmark.frontier.sensitivity import Splits, covered_names, f1_of, measure, scan
 from benchmark.profiles import Profile
 from benchmark.results.files import load_json
 from benchmark.results.identity import artefact_path
-from benchmark.results.stored_values import predictions_problem, value_problem
+from benchmark.results.stored_values import (
+    predictions_problem,
+    sentence_ids_problem,
+    value_problem,
+)
 from benchmark.rows import Experiment, experiments
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import NOT_STORED
@@ -126,12 +130,11 @@ def record_problem(data: object) -> str | None:
             why = None if isinstance(value, (list, dict)) else value_problem(name, value)
             if why:
                 return f"{key}: {why}"
-    groups, unit = data.get("test_group", []), data.get("sentence_unit", RECORDING)
-    if unit not in SENTENCE_UNITS or bool(groups) != (unit != RECORDING):
-        return f"sentence unit {unit!r} with {len(groups or [])} sentence ids"
     truth = data.get("test_truth")
-    if groups and (not isinstance(truth, list) or len(groups) != len(truth)):
-        return "test_group is not one sentence id per test recording"
+    n = len(truth) if isinstance(truth, list) else -1
+    why = sentence_ids_problem(data.get("sentence_unit", RECORDING), data.get("test_group"), n)
+    if why:
+        return why
     scored = {k: (data[k].get("test_pred"), {"f1": data[k].get("test_f1")}) for k in SECTIONS}
     # the record stores no class count: ids are checked for >= 0 only
     return predictions_problem(data.get("test_truth"), scored, None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from benchmark.data.records import RECORDING, SENTENCE_UNITS
 from benchmark.metrics import accuracy, macro_f1
 
 # metrics in percent, [0, 100]; every other stored metric (sizes, params, GMACs, energies,
@@ -107,4 +108,22 @@ def predictions_problem(
                     f"stored {metric} {value:.6g} of {name!r} is not that of its stored "
                     f"predictions ({derived:.6g})"
                 )
+    return None
+
+
+def sentence_ids_problem(unit: object, groups: object, n: int) -> str | None:
+    """Why ``groups`` cannot be the sentence ids of ``n`` test recordings grouped by ``unit``
+    (``records.SENTENCE_UNITS``; None: they can): an unknown unit, ids without a unit or a unit
+    without ids (the "recording" unit stores none; ``groups`` empty or None), or not one
+    non-negative integer per recording."""
+    if unit not in SENTENCE_UNITS:
+        return f"sentence unit {unit!r} is not one of {SENTENCE_UNITS}"
+    if bool(groups) != (unit != RECORDING):
+        return f"sentence unit {unit!r} with {len(groups or [])} sentence ids"
+    if groups and (
+        not isinstance(groups, list)
+        or len(groups) != n
+        or not all(type(g) is int and g >= 0 for g in groups)
+    ):
+        return f"the sentence ids are not one sentence id per test recording ({n})"
     return None

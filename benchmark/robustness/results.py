@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.data.records import RECORDING, SENTENCE_UNITS
+from benchmark.data.records import RECORDING
 from benchmark.results.files import (
     content_checksum,
     load_json,
@@ -23,6 +23,7 @@ from benchmark.results.stored_values import (
     config_num_classes,
     num_classes_problem,
     predictions_problem,
+    sentence_ids_problem,
     value_problem,
 )
 from benchmark.rows import Experiment, experiments
@@ -73,7 +74,7 @@ class RobustnessResult:
     feature_seconds: dict[str, float] = field(default_factory=dict)
     # what predictions["group"] groups the test recordings by (``records.sentence_unit``);
     # "recording" (and no "group") in files written before the sweep stored sentence ids
-    sentence_unit: str = "recording"
+    sentence_unit: str = RECORDING
 
     @property
     def conditions(self) -> list[str]:
@@ -116,11 +117,9 @@ def _check(data: object, path: Path) -> None:
     for k, v in preds.items():
         if not isinstance(v, list) or len(v) != len(truth) or not all(type(i) is int for i in v):
             raise bad(f"predictions {k!r} is not {len(truth)} ids")
-    unit = data.get("sentence_unit", RECORDING)
-    if unit not in SENTENCE_UNITS:
-        raise bad(f"sentence_unit {unit!r} is not one of {SENTENCE_UNITS}")
-    if (GROUP in preds) != (unit != RECORDING):
-        raise bad(f"sentence ids ({GROUP!r}) without a sentence unit, or a unit without them")
+    why = sentence_ids_problem(data.get("sentence_unit", RECORDING), preds.get(GROUP), len(truth))
+    if why:
+        raise bad(why)
     for k, v in metrics.items():
         if not isinstance(v, dict) or not all(
             isinstance(v.get(m), (int, float)) for m in ("accuracy", "f1")

@@ -51,7 +51,8 @@ class Cell:
     n_seeds: int = 0
     init: str | None = None
     strategy: str | None = None
-    # 95 % bootstrap interval over the test set (by ``resampled_by``) of the (seed-mean) value; accuracy / F1 only
+    # 95 % bootstrap interval over the test set (resampled by ``resampled_by``) of the
+    # (seed-mean) value; accuracy / F1 only
     ci: tuple[float, float] | None = None
     values: tuple[float, ...] = ()  # one value per seed, in seed order
     chance: bool = False  # the row's test accuracy is indistinguishable from chance

@@ -135,10 +135,11 @@ def f1_cells(
         if any(r.predictions["truth"] != truth for r in runs):
             continue
         k = runs[0].config.get("table1_config", {}).get("num_classes")  # None: not checked
+        _, groups = resampling(runs)  # the same for every condition of the row
         for name in (CLEAN, *names):
             values = [r.metrics[name]["f1"] for r in runs]
             preds = [r.predictions[name] for r in runs]
-            ci = bootstrap_ci(truth, preds, groups=resampling(runs)[1], num_classes=k)["f1"]
+            ci = bootstrap_ci(truth, preds, groups=groups, num_classes=k)["f1"]
             std = statistics.stdev(values) if len(values) > 1 else None
             out.append(
                 F1Cell(

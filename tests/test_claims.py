@@ -277,3 +277,11 @@ def test_every_claim_is_not_measurable_without_cells_and_render_explains_the_mar
     text = "\n".join(render_claims(table1_claims(baseline_cells())))
     assert "sqrt(noise(a)² + noise(b)²)" in text and "1.96" in text
     assert "held where measured" in text
+
+
+def test_a_verdict_detail_marks_each_climbing_cell_it_reads():
+    claim = "MCT at 4 bits beats k-means post-training quantization"
+    cells = f1("QUADS", 4, 60.0, climbing=True) + f1("PTQ control (ours)", 4, 40.0)
+    detail = find(table1_claims(cells), claim).detail
+    assert "QUADS 4-bit 60.00 ↗ vs PTQ 4-bit 40.00 (+20.00" in detail
+    assert "PTQ 4-bit 40.00 ↗" not in detail

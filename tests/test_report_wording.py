@@ -107,3 +107,19 @@ def test_the_header_sums_the_run_minutes_and_says_what_the_sum_leaves_out():
     assert "1 reuse a first phase another row trained, which counts it once" in line
     md, _ = render_table1([plain, resumed], "p")
     assert "- Compute: 40 run-minutes" in md
+
+
+def test_the_climbing_header_calls_a_quick_budget_a_quick_look_and_names_a_plateau_budget():
+    from dataclasses import replace
+
+    # 2 epochs rising by far more than the validation noise: climbing under the rule
+    rising = {
+        "history": [{"epoch": 1, "valid_accuracy": 20.0}, {"epoch": 2, "valid_accuracy": 60.0}]
+    }
+    results = [replace(_result(_quads(4), "fsc"), training=rising)]
+    quick, _ = render_table1(results, "cpu")
+    assert "- Still climbing: 1 of 1 trained (row, seed) runs" in quick
+    assert "are a quick look at students that had not finished learning" in quick
+    converged, _ = render_table1(results, "converged")  # budgets chosen by `quads-bench plateau`
+    assert "quick look" not in converged
+    assert "Their budget is the epoch where the float student's validation accuracy" in converged

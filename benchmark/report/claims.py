@@ -112,7 +112,9 @@ def _verdict(claim: str, source: str, judge: Callable[[str], Sub]) -> Verdict:
 
 
 def _side(label: str, c) -> str:
-    return f"{label} {c.measured:.2f}" + (" (chance)" if c.chance else "")
+    """``label value``, then ``(chance)`` for a cell at chance and ``↗`` for a climbing one."""
+    marks = (" (chance)" if c.chance else "") + (" ↗" if c.climbing else "")
+    return f"{label} {c.measured:.2f}{marks}"
 
 
 def _text(la: str, a, lb: str, b, sep: str = "vs", extra: str = "") -> str:

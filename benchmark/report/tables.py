@@ -14,6 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from benchmark.paper import DATASETS
+from benchmark.profiles import PROFILES
 from benchmark.report.cells import (
     COLUMNS,
     TABLE2_COLUMNS,
@@ -291,9 +292,27 @@ def _climbing_runs(results: Sequence[Result]) -> tuple[dict[tuple[str, str], lis
 
 
 QUICK_LOOK = 0.25  # above this share of climbing runs, the header calls the verdicts a quick look
+QUICK_LOOK_TEXT = (
+    " The verdicts below are a quick look at students that had not finished learning, not "
+    "conclusions about converged ones."
+)
+# a profile whose budgets were chosen from the float student's validation plateau (`converged`)
+PLATEAU_BUDGET_TEXT = (
+    " Their budget is the epoch where the float student's validation accuracy plateaued "
+    "(`quads-bench plateau`, equal for every strategy and bit width): a run that ends where that "
+    "plateau starts cannot show it in its own curve, and MCT's float and quantized epochs each "
+    "see only part of the budget. The verdicts below judge students at this budget; a verdict "
+    "detail marks each climbing cell it reads ↗: more training could change that comparison."
+)
 
 
-def _header_lines(results: Sequence[Result], cells: Sequence[Cell]) -> list[str]:
+def _budget_from_plateau(profile: str) -> bool:
+    """Whether ``profile``'s per-dataset budgets were chosen from data (the plateau study)."""
+    known = PROFILES.get(profile)
+    return bool(known is not None and known.budgets)
+
+
+def _header_lines(results: Sequence[Result], cells: Sequence[Cell], profile: str = "") -> list[str]:
     """The climbing count and the bootstrap's resampling unit per dataset."""
     climbing, trained = _climbing_runs(results)
     n = sum(len(v) for v in climbing.values())
@@ -304,10 +323,7 @@ def _header_lines(results: Sequence[Result], cells: Sequence[Cell]) -> list[str]
             "when their budget ended (rule and list in the notes; cells marked ↗)."
         )
         if n > QUICK_LOOK * trained:
-            text += (
-                " The verdicts below are a quick look at students that had not finished "
-                "learning, not conclusions about converged ones."
-            )
+            text += PLATEAU_BUDGET_TEXT if _budget_from_plateau(profile) else QUICK_LOOK_TEXT
         lines.append(text)
     return lines + resampling_lines(cells)
 
@@ -390,7 +406,7 @@ def render_table1(
         "",
         *_provenance_lines(results, profile),
         *([compute_line(results)] if results else []),
-        *_header_lines(results, cells),
+        *_header_lines(results, cells, profile),
         "",
     ]
     index = {(c.row, c.bits, c.dataset, c.metric): c for c in cells}
@@ -481,7 +497,7 @@ def render_table2(
         *_provenance_lines(results, profile),
         *([compute_line(results)] if results else []),
         f"- Teacher: Whisper {', '.join(teachers) if results else '–'} (frozen, pooled features)",
-        *_header_lines(results, cells),
+        *_header_lines(results, cells, profile),
         "",
     ]
     rows, seen = [], set()

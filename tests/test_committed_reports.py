@@ -1,0 +1,43 @@
+"""The committed reports are what the code renders from the committed result files: a change of
+the report code (or of a result file) that is not followed by a re-render fails here, so the
+reports a reader opens never drift from the result files they name."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmark.report.tables import write_report
+from benchmark.results.files import scan_results
+from benchmark.results.reference import reference_dir_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("profile", ["cpu", "converged"])
+@pytest.mark.parametrize("table", ["table1", "table2"])
+def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
+    folder = reference_dir_for(profile)  # absolute: <repo>/reports/reference[/converged]
+    committed_md, committed_json = folder / f"{table}.md", folder / f"{table}.json"
+    assert committed_md.is_file(), f"{committed_md} is missing"
+    scan = scan_results(folder / "results", profile, table)
+    assert scan.results, f"no result files under {folder / 'results'}"
+    md, js = write_report(table, scan.results, profile, tmp_path, excluded=scan.excluded)
+    assert md.read_text() == committed_md.read_text(), (
+        f"{committed_md} differs from a render of its result files: run "
+        f"`quads-bench report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}`"
+    )
+    assert js.read_bytes() == committed_json.read_bytes()
+
+
+def test_the_committed_frontier_report_re_renders_byte_identical(tmp_path):
+    from benchmark.frontier.run import report_frontier
+
+    folder = reference_dir_for("cpu")
+    shutil.copytree(folder / "results", tmp_path / "results")
+    md, js = report_frontier(tmp_path, "cpu", log=lambda line: None)
+    assert md.read_text() == (folder / "frontier.md").read_text(), (
+        "reports/reference/frontier.md differs from a render of its result files: run "
+        "`quads-bench report --table frontier --profile cpu --out reports/reference`"
+    )
+    assert js.read_bytes() == (folder / "frontier.json").read_bytes()

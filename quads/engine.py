@@ -63,14 +63,18 @@ class Outcome:
     resumed_from: str | None = None  # "checkpoint" | "prefix cache" | None
 
 
+def keys_bits(schedule: Schedule, n_phases: int) -> bool:
+    """Whether the first ``n_phases`` phases depend on the bit width: a quantization phase ran,
+    or the authors' k-means at ``bits`` (their first phase follows it). A prefix that does not is
+    shared by every bit width, so its prefix-cache entry holds no quantizer state."""
+    return any(p.kind in QUANTIZE_KINDS + AUTHORS_KINDS for p in schedule.phases[:n_phases])
+
+
 def phase_key(identity: str, schedule: Schedule, n_phases: int, seed: int) -> str:
     payload = json.dumps(
         {
             "identity": identity,
-            # the authors' phases follow a k-means at `bits`, so their key always holds it
-            "bits": schedule.bits
-            if any(p.kind in QUANTIZE_KINDS + AUTHORS_KINDS for p in schedule.phases[:n_phases])
-            else None,
+            "bits": schedule.bits if keys_bits(schedule, n_phases) else None,
             "phases": [asdict(p) for p in schedule.phases[:n_phases]],
             "seed": seed,
             **schedule.select_entry,
@@ -150,8 +154,10 @@ def run_schedule(
             snap["cluster_mean"] = fixed.state_dict()
         return snap
 
-    def restore(saved: dict[str, object]) -> None:
-        if quantizer is not None and saved["quantizer"] is not None:
+    def restore(saved: dict[str, object], with_quantizer: bool = True) -> None:
+        """``with_quantizer`` False: a prefix shared by every bit width, whose quantizer state
+        (if another bit width's run stored one) has nothing this run needs."""
+        if quantizer is not None and saved["quantizer"] is not None and with_quantizer:
             quantizer.load_state_dict(saved["quantizer"])
         if fixed is not None:
             fixed.load_state_dict(saved["cluster_mean"])
@@ -174,7 +180,7 @@ def run_schedule(
             key = phase_key(identity, schedule, n, seed)
             cached = _load(prefix_cache / f"{key}.pt", "prefix-cache entry", log, desc)
             if cached is not None:
-                restore(cached)
+                restore(cached, with_quantizer=keys_bits(schedule, n))
                 resumed = "prefix cache"
                 log(f"{desc}: reused {n} finished phase(s) from the prefix cache")
                 break
@@ -267,7 +273,10 @@ def run_schedule(
         state.epoch = 0
         if prefix_cache is not None:
             key = phase_key(identity, schedule, state.phase, seed)
-            _save(prefix_cache / f"{key}.pt", snapshot(), "prefix-cache entry")
+            entry = snapshot()
+            if not keys_bits(schedule, state.phase):
+                entry["quantizer"] = None  # shared by every bit width: no bits-bound state
+            _save(prefix_cache / f"{key}.pt", entry, "prefix-cache entry")
     best_acc, best_epoch, best_state = state.best
     model.load_state_dict(best_state)
     if fixed is not None and schedule.quantized:

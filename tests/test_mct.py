@@ -8,7 +8,7 @@ from mct_kit import separable_data as _data
 from mct_kit import student as _student
 
 from quads.distill import DistillConfig, distillation_loss, l1_alignment
-from quads.engine import run_schedule
+from quads.engine import phase_key, run_schedule
 from quads.mct import (
     Phase,
     Schedule,
@@ -18,7 +18,13 @@ from quads.mct import (
     mct,
     quantization_after_distillation,
 )
-from quads.train import OptimConfig, epoch_order, resolve_precision
+from quads.train import (
+    OptimConfig,
+    epoch_order,
+    load_checkpoint,
+    resolve_precision,
+    save_checkpoint,
+)
 
 FAST = OptimConfig("adam", lr_encoder=1e-3, lr_head=1e-2)
 
@@ -180,6 +186,28 @@ def test_strategies_share_their_first_phase_through_the_prefix_cache(tmp_path):
     # a different identity (other data or init) never reuses the cache
     other = _run(schedule, prefix=tmp_path, identity="other")
     assert other.resumed_from is None
+
+
+def test_a_first_phase_one_bit_width_trained_is_reused_by_another(tmp_path):
+    # the shared first distillation phase is keyed without bits; the first row to finish it
+    # (here 16-bit MCT) stores it, and a row of another bit width must resume from it exactly as
+    # it would train it (a crash here stopped the converged run at 8 bits, seed 2)
+    def mct_at(bits):
+        return Schedule("MCT", (Phase("distill", 1, FAST), Phase("quantize", 1, FAST)), bits=bits)
+
+    sixteen = _run(mct_at(16), prefix=tmp_path)
+    # an entry as stored before the fix: with the 16-bit run's quantizer state in it
+    entry_path = tmp_path / f"{phase_key('t', mct_at(16), 1, 0)}.pt"
+    entry = load_checkpoint(entry_path)
+    assert entry["quantizer"] is None  # a prefix every bit width shares holds no quantizer
+    save_checkpoint(entry_path, entry | {"quantizer": sixteen.quantizer.state_dict()})
+    shared = _run(mct_at(8), prefix=tmp_path)
+    fresh = _run(mct_at(8))
+    assert shared.resumed_from == "prefix cache"
+    assert [h["loss"] for h in shared.history] == pytest.approx(
+        [h["loss"] for h in fresh.history], rel=1e-6
+    )
+    assert shared.quantizer.bits == 8
 
 
 def test_reused_prefix_never_supplies_the_final_model(tmp_path):

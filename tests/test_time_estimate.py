@@ -194,3 +194,20 @@ def run_epochs_of(exp):
     from benchmark.run.reference import run_epochs
 
     return [run_epochs(exp, PROFILES["cpu"])]
+
+
+def test_an_estimate_measured_on_a_busy_cpu_says_so(cpu_reference):
+    def est(load):
+        return plan_estimate(
+            "table1",
+            [(_quads4(), 0)],
+            PROFILES["cpu"],
+            {"FSC": 620},
+            cpu_reference,
+            lambda: 1.0,
+            load=lambda: load,
+        )
+
+    busy = estimate_line(est((2.7, 2)))
+    assert "load average 2.7 on 2 cores" in busy and "assumes the machine stays that busy" in busy
+    assert "busy" not in estimate_line(est((0.4, 2)))

@@ -9,9 +9,10 @@ and epochs, and by ``calibrate()`` measured on both machines (``calibration.json
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class Estimate:
     basis: str = ""  # the profile whose reference the wall times come from
     rough: bool = False  # scaled across profiles or corpora (frames, utterances, epochs)
     setup_seconds: float = 0.0  # the reference's corpus generation and feature caching, scaled
+    # (1-min load average, cores) when the speed was measured on a busy CPU, else None
+    busy: tuple[float, int] | None = None
 
 
 def run_epochs(exp, profile) -> int:
@@ -146,12 +149,14 @@ def plan_estimate(
     train: dict[str, int | None],
     reference_dir: Path = REFERENCE_DIR,
     measure=None,
+    load: Callable[[], tuple[float, int]] | None = None,
 ) -> Estimate | None:
     """The one time estimate of ``--dry-run`` and of the run (``runner.run_table``): from the
     reference of ``profile`` in ``reference_dir`` when it has runs of ``table``, else from the
     ``cpu`` reference (``reference_dir_for("cpu")``), scaled to this run (``estimate``) and to
     this machine (``measure``, default ``calibrate``, / the reference's calibration, where it has
-    one). ``train``: dataset -> training utterances of this run (None: unknown). None when no
+    one; ``load``, default ``os.getloadavg``, says whether other work shared the CPU meanwhile).
+    ``train``: dataset -> training utterances of this run (None: unknown). None when no
     reference has runs of ``table``."""
     from benchmark.results.files import scan_results
     from benchmark.results.reference import reference_dir_for
@@ -166,13 +171,34 @@ def plan_estimate(
     if not reference:
         return None
     calibration = read_calibration(folder)
-    scale = None
+    scale = busy = None
     if calibration:
         scale = (measure or calibrate)() / float(calibration["step_seconds"])
+        busy = busy_cpu(load or _load_average)
     est = estimate(todo, reference, scale, profile, train)
     setup = float(((calibration or {}).get("setup_seconds") or {}).get(table, 0.0))
     setup *= scale or 1.0
-    return replace(est, basis=basis, rough=est.rough or basis != profile.name, setup_seconds=setup)
+    return replace(
+        est, basis=basis, rough=est.rough or basis != profile.name, setup_seconds=setup, busy=busy
+    )
+
+
+BUSY_SHARE = 0.5  # a 1-min load average above this share of the cores: the speed probe shared them
+
+
+def _load_average() -> tuple[float, int]:
+    return os.getloadavg()[0], os.cpu_count() or 1
+
+
+def busy_cpu(load: Callable[[], tuple[float, int]]) -> tuple[float, int] | None:
+    """(load average, cores) when other work kept the CPU busy while the speed was measured:
+    the estimate then assumes the machine stays that busy. None on an idle machine, or where
+    the load average is unknown (not Unix)."""
+    try:
+        avg, cores = load()
+    except (OSError, AttributeError):
+        return None
+    return (avg, cores) if avg > BUSY_SHARE * cores else None
 
 
 def estimate_line(est: Estimate | None) -> str:
@@ -189,6 +215,11 @@ def estimate_line(est: Estimate | None) -> str:
         how.append("not scaled to this machine: the reference has no calibration")
     else:
         how.append(f"x {est.scale:.2f}, this machine's speed relative to the reference machine's")
+        if est.busy is not None:
+            how.append(
+                f"measured while other work kept the CPU busy (load average {est.busy[0]:.1f} on "
+                f"{est.busy[1]} cores), so it assumes the machine stays that busy"
+            )
     setup = ""
     if est.setup_seconds:
         setup = (

@@ -27,6 +27,8 @@ def fixed_machine_speed(monkeypatch):
     import benchmark.run.reference as reference
 
     monkeypatch.setattr(reference, "calibrate", lambda repeats=5: 1.0)
+    # and an idle CPU: a load read at two moments would word two estimates differently
+    monkeypatch.setattr(reference, "_load_average", lambda: (0.0, 2))
 
 
 @pytest.fixture

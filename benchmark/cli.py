@@ -12,6 +12,7 @@ from benchmark.arguments import check_cache_dir
 from benchmark.commands import (
     TABLES,
     cmd_authors_check,
+    cmd_continue,
     cmd_export_corpus,
     cmd_list,
     cmd_plateau,
@@ -141,6 +142,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_args(pla)
     pla.set_defaults(func=cmd_plateau)
+
+    con = sub.add_parser(
+        "continue",
+        help="train finished runs that were still climbing a few epochs past their budget "
+        "(validation only; results and verdicts unchanged)",
+    )
+    con.add_argument("--profile", default="converged", help=f"one of: {', '.join(PROFILES)}")
+    con.add_argument("--table", default="table1", choices=["table1", "table2"])
+    con.add_argument("--datasets", nargs="+", default=None, help="SLURP and/or FSC (default: both)")
+    con.add_argument("--seeds", nargs="+", type=int, default=None, help="default: every seed")
+    con.add_argument("--epochs", type=int, default=3, help="epochs past the budget")
+    con.add_argument(
+        "--all", action="store_true", help="every trained run, not only the climbing ones"
+    )
+    con.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder of the result files and the report (default: the profile's reference)",
+    )
+    add_data_args(con)
+    con.set_defaults(func=cmd_continue)
 
     aut = sub.add_parser(
         "authors-check",

@@ -216,6 +216,30 @@ def cmd_plateau(args: argparse.Namespace) -> int:
     return _announce(md, js, show=True)
 
 
+def cmd_continue(args: argparse.Namespace) -> int:
+    from benchmark.results.reference import reference_dir_for
+    from benchmark.run.continuation import continue_runs
+    from benchmark.run.workspace import Workspace
+
+    profile = get_profile(args.profile)
+    if args.datasets:
+        check_datasets(args.datasets)
+    ws = Workspace(profile, _data_choice(args), args.cache_dir)
+    out = args.out or reference_dir_for(profile.name)
+    md, js = continue_runs(
+        profile,
+        args.table,
+        ws,
+        out / "results",
+        out,
+        args.epochs,
+        datasets=args.datasets,
+        seeds=args.seeds,
+        every_run=args.all,
+    )
+    return _announce(md, js, show=True)
+
+
 def cmd_authors_check(args: argparse.Namespace) -> int:
     from benchmark.results.reference import reference_dir_for
     from benchmark.rows import AUTHORS_BITS

@@ -1,0 +1,194 @@
+"""Would more training have helped? Continue finished runs past their budget, validation only.
+
+`quads-bench continue --profile converged --table table1 --epochs 3` takes each trained result file
+of the table whose curve was still climbing when its budget ended (``report.climbing``; ``--all``:
+every trained run), restores the run's final state from the prefix cache (every finished phase is
+stored there, so nothing of the budget is trained again) and trains ``epochs`` more epochs of its
+last phase (same kind, optimizer and frozen codebooks), reading the VALIDATION split only. The
+result files and every verdict stay as they are (they rest on equal budgets); the report says,
+per run, whether the continued curve beat the budget's best by more than the validation noise::
+
+    budget_best = max(valid accuracy of the run's epochs of that kind of model, within its budget)
+    gain        = max(valid accuracy of the continued epochs) - budget_best
+    climbing    = gain > noise_points(budget_best, n_valid)    (benchmark.results.noise)
+
+Writes ``continuation-<table>.md`` / ``.json`` into the profile's reference folder (or ``--out``).
+A run whose final state is not in the cache, or whose cached history is not its result file's,
+is skipped with the reason (never retrained from scratch under this name).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmark.profiles import Profile
+from benchmark.report.climbing import climbing_kinds, curves, kind_of, n_valid_of
+from benchmark.results.files import Result, scan_results
+from benchmark.results.noise import noise_points
+from benchmark.run.provenance import provenance
+from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
+from benchmark.run.workspace import Workspace
+from quads.engine import phase_key
+from quads.mct import Schedule
+
+
+def extended(schedule: Schedule, epochs: int) -> Schedule:
+    """``schedule`` with its last phase repeated for ``epochs`` more epochs: its first phases are
+    the finished run's, so the prefix cache supplies them."""
+    last = schedule.phases[-1]
+    more = dataclasses.replace(last, epochs=epochs)
+    return dataclasses.replace(schedule, phases=(*schedule.phases, more))
+
+
+def judge(budget_curve: Sequence[float], more: Sequence[float], n_valid: int | None) -> dict:
+    """The module docstring's rule on one kind of model's curve."""
+    best = max(budget_curve)
+    gain = max(more) - best
+    noise = noise_points(best, n_valid)
+    return {
+        "budget_best": round(best, 2),
+        "continued": [round(a, 2) for a in more],
+        "gain": round(gain, 2),
+        "noise": round(noise, 2),
+        "climbing": gain > noise,
+    }
+
+
+def continue_runs(
+    profile: Profile,
+    table: str,
+    ws: Workspace,
+    results_dir: Path,
+    out_dir: Path,
+    epochs: int,
+    *,
+    datasets: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    every_run: bool = False,
+    log: Callable[[str], None] = print,
+) -> tuple[Path, Path]:
+    if epochs < 1:
+        raise ValueError(f"--epochs {epochs}: must be at least 1")
+    runs, skipped = [], []
+    for r in scan_results(results_dir, profile.name, table).results:
+        if datasets and r.experiment.dataset not in datasets:
+            continue
+        if seeds is not None and r.seed not in seeds:
+            continue
+        kinds = climbing_kinds(r)
+        if kinds is None or not (kinds or every_run):
+            continue  # not trained, or not climbing
+        label = f"{r.experiment.row} {r.experiment.bits} bit {r.experiment.dataset} seed {r.seed}"
+        start = time.perf_counter()
+        try:
+            entry = _continue(r, profile, ws, epochs, label)
+        except _Skip as why:
+            skipped.append(f"{label}: {why}")
+            log(f"continue: skipped {label}: {why}")
+            continue
+        entry |= {"climbing_kinds": kinds, "seconds": round(time.perf_counter() - start, 1)}
+        runs.append(entry)
+        verdict = "still climbing" if entry["climbing"] else "levelled off"
+        log(f"continue: {label}: {verdict} ({entry['gain']:+.2f} vs noise {entry['noise']:.2f})")
+    payload = {
+        "profile": profile.name,
+        "table": table,
+        "epochs": epochs,
+        "split": "valid",
+        "runs": runs,
+        "skipped": skipped,
+        "provenance": provenance(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js = out_dir / f"continuation-{table}.json"
+    js.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    md = out_dir / f"continuation-{table}.md"
+    md.write_text("\n".join(continuation_lines(payload)) + "\n")
+    return md, js
+
+
+class _Skip(Exception):
+    """A run this check cannot continue, and why."""
+
+
+def _continue(r: Result, profile: Profile, ws: Workspace, epochs: int, label: str) -> dict:
+    exp = r.experiment
+    prof = ws.choice.profile_for(profile, exp.dataset)
+    schedule = schedule_for(exp, prof)
+    corpus = ws.corpus(exp.dataset)
+    identity = row_identity(exp, prof, corpus.fingerprint, len(corpus.intents), ws.precision)
+    prefix = ws.cache / "runs" / "prefix" / prof.name
+    if not (prefix / f"{phase_key(identity, schedule, len(schedule.phases), r.seed)}.pt").is_file():
+        raise _Skip(f"its final state is not in the prefix cache under {prefix}")
+    model, _ = initial_model(exp, prof, r.seed, len(corpus.intents))
+    outcome, _ = fit(
+        exp,
+        prof,
+        r.seed,
+        ws,
+        model,
+        prefix_cache=prefix,
+        desc=f"continue {label}",
+        schedule=extended(schedule, epochs),
+    )
+    stored = r.training.get("history") or []
+    restored = outcome.history[: len(stored)]
+    if [round(h["valid_accuracy"], 4) for h in restored] != [
+        round(h["valid_accuracy"], 4) for h in stored
+    ]:
+        raise _Skip("the cached run's curve is not its result file's (another run of this name)")
+    phases = [dataclasses.asdict(p) for p in schedule.phases]
+    kind = kind_of(phases[-1])
+    budget = curves(stored, phases)[kind]
+    more = [float(h["valid_accuracy"]) for h in outcome.history[len(stored) :]]
+    return {
+        "row": exp.row,
+        "bits": exp.bits,
+        "dataset": exp.dataset,
+        "init": exp.init,
+        "strategy": exp.strategy,
+        "seed": r.seed,
+        "kind": kind,
+        **judge(budget, more, n_valid_of(r.data)),
+    }
+
+
+def continuation_lines(payload: dict) -> list[str]:
+    """The Markdown report of one ``continue_runs`` payload."""
+    n = len(payload["runs"])
+    still = sum(1 for e in payload["runs"] if e["climbing"])
+    lines = [
+        f"# Past the budget: continued runs of {payload['table']} (profile "
+        f"`{payload['profile']}`)",
+        "",
+        "Generated by `quads-bench continue` (validation split only; the result files and the "
+        "verdicts, which rest on equal budgets, are unchanged).",
+        "",
+        f"Each run was restored from its final state and trained {payload['epochs']} more epochs "
+        "of its last phase. *Still climbing*: the best continued epoch beats the best epoch of "
+        "the same kind of model within the budget by more than the validation noise (binomial "
+        "standard error, at least 1 point).",
+        "",
+        f"{still} of {n} continued runs were still climbing; {n - still} had levelled off.",
+        "",
+        "| row | bits | dataset | seed | flagged (kind) | budget best | continued | gain | noise "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in payload["runs"]:
+        flagged = " + ".join(e["climbing_kinds"]) or "–"
+        continued = ", ".join(f"{a:.1f}" for a in e["continued"])
+        verdict = "still climbing" if e["climbing"] else "levelled off"
+        lines.append(
+            f"| {e['row']} | {e['bits']} | {e['dataset']} | {e['seed']} | {flagged} "
+            f"| {e['budget_best']:.1f} ({e['kind']}) | {continued} | {e['gain']:+.1f} "
+            f"| {e['noise']:.1f} | {verdict} |"
+        )
+    if payload["skipped"]:
+        lines += ["", "Skipped:", "", *(f"- {s}" for s in payload["skipped"])]
+    lines += ["", f"Made by: {json.dumps(payload['provenance'], sort_keys=True)}"]
+    return lines

@@ -1,0 +1,89 @@
+"""`quads-bench continue`: a finished run trained past its budget from its cached final state,
+validation only; the budget is never trained again and the result files never change."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from test_resume import PROFILE, run, tiny_models
+from tiny_whisper import write_library
+
+import quads.engine
+from baselines.registry import MODELS
+from baselines.weights import ENV_DIR
+from benchmark.data.cache import CACHE_ENV
+from benchmark.run.continuation import continue_runs, extended, judge
+from benchmark.run.data_choice import DataChoice
+from benchmark.run.workspace import Workspace
+from quads.mct import mct
+
+
+def test_the_extension_repeats_the_last_phase_and_the_rule_uses_the_noise():
+    s = mct(bits=4, iterations=2, distill_epochs=1, quant_epochs=1, final_epochs=1)
+    e = extended(s, 3)
+    assert e.phases[: len(s.phases)] == s.phases and e.bits == 4
+    assert e.phases[-1].epochs == 3 and e.phases[-1].frozen == s.phases[-1].frozen
+    # noise of 50 % on 100 utterances: 5 points
+    assert judge([40.0, 50.0], [54.0], 100)["climbing"] is False
+    assert judge([40.0, 50.0], [56.0], 100) == {
+        "budget_best": 50.0,
+        "continued": [56.0],
+        "gain": 6.0,
+        "noise": 5.0,
+        "climbing": True,
+    }
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.json")}
+
+
+@pytest.mark.slow
+def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
+    tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
+):
+    library = write_library(
+        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
+    )
+    monkeypatch.setenv(ENV_DIR, str(library))
+    tiny_models(monkeypatch)
+    out, cache, empty = tmp_path / "run", tmp_path / "cache", tmp_path / "other-cache"
+    for c in (cache, empty):
+        c.mkdir()
+        (c / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    run(out, cache, log=lambda line: None)  # QUADS 4 bit, FSC, seed 0: D4 + Q3
+    before = _digest(out / "results")
+
+    epochs_trained = []
+    train_epoch = quads.engine.train_epoch
+
+    def counting(*args, **kwargs):
+        epochs_trained.append(args[7])  # the global epoch number
+        return train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(quads.engine, "train_epoch", counting)
+    ws = Workspace(PROFILE, DataChoice(), cache)
+    md, js = continue_runs(
+        PROFILE, "table1", ws, out / "results", out, 2, every_run=True, log=lambda line: None
+    )
+    assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
+    text = md.read_text()
+    assert "| QUADS | 4 | FSC | 0 |" in text and "continued runs were still climbing" in text
+    assert _digest(out / "results") == before
+
+    # another cache holds no final state: skipped with the reason, nothing retrained
+    epochs_trained.clear()
+    md, _ = continue_runs(
+        PROFILE,
+        "table1",
+        Workspace(PROFILE, DataChoice(), empty),
+        out / "results",
+        out,
+        2,
+        every_run=True,
+        log=lambda line: None,
+    )
+    assert epochs_trained == []
+    assert "its final state is not in the prefix cache" in md.read_text()

@@ -217,8 +217,8 @@ def cmd_plateau(args: argparse.Namespace) -> int:
 
 
 def cmd_continue(args: argparse.Namespace) -> int:
+    from benchmark.continuation import continue_runs
     from benchmark.results.reference import reference_dir_for
-    from benchmark.run.continuation import continue_runs
     from benchmark.run.workspace import Workspace
 
     profile = get_profile(args.profile)

@@ -12,8 +12,8 @@ from tiny_whisper import write_library
 import quads.engine
 from baselines.registry import MODELS
 from baselines.weights import ENV_DIR
+from benchmark.continuation import continue_runs, extended, judge
 from benchmark.data.cache import CACHE_ENV
-from benchmark.run.continuation import continue_runs, extended, judge
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.workspace import Workspace
 from quads.mct import mct

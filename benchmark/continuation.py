@@ -29,6 +29,7 @@ from benchmark.profiles import Profile
 from benchmark.report.climbing import climbing_kinds, curves, kind_of, n_valid_of
 from benchmark.results.files import Result, scan_results
 from benchmark.results.noise import noise_points
+from benchmark.results.study import write_study
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
 from benchmark.run.workspace import Workspace
@@ -103,12 +104,7 @@ def continue_runs(
         "skipped": skipped,
         "provenance": provenance(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / f"continuation-{table}.json"
-    js.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
-    md = out_dir / f"continuation-{table}.md"
-    md.write_text("\n".join(continuation_lines(payload)) + "\n")
-    return md, js
+    return write_study(out_dir, f"continuation-{table}", payload, continuation_lines(payload))
 
 
 class _Skip(Exception):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benchmark.profiles import Profile
 from benchmark.results.noise import noise_points
+from benchmark.results.study import write_study
 from benchmark.rows import Experiment
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model
@@ -114,12 +115,7 @@ def find_plateaus(
         "datasets": rows,
         "provenance": provenance(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / f"plateau-{profile.name}.json"
-    js.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
-    md = out_dir / f"plateau-{profile.name}.md"
-    md.write_text("\n".join(plateau_lines(payload)) + "\n")
-    return md, js
+    return write_study(out_dir, f"plateau-{profile.name}", payload, plateau_lines(payload))
 
 
 def plateau_lines(payload: dict) -> list[str]:

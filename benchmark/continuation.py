@@ -99,6 +99,8 @@ def continue_runs(
         "profile": profile.name,
         "table": table,
         "epochs": epochs,
+        "datasets": sorted(datasets) if datasets else "all",
+        "seeds": sorted(seeds) if seeds is not None else "all",
         "split": "valid",
         "runs": runs,
         "skipped": skipped,
@@ -168,18 +170,21 @@ def continuation_lines(payload: dict) -> list[str]:
         "the same kind of model within the budget by more than the validation noise (binomial "
         "standard error, at least 1 point).",
         "",
-        f"{still} of {n} continued runs were still climbing; {n - still} had levelled off.",
+        f"Datasets: {_listed(payload.get('datasets', 'all'))}; seeds: "
+        f"{_listed(payload.get('seeds', 'all'))}. {still} of {n} continued runs were still "
+        f"climbing; {n - still} had levelled off.",
         "",
-        "| row | bits | dataset | seed | flagged (kind) | budget best | continued | gain | noise "
-        "| verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| row | bits | init | strategy | dataset | seed | flagged (kind) | budget best | continued "
+        "| gain | noise | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in payload["runs"]:
         flagged = " + ".join(e["climbing_kinds"]) or "–"
         continued = ", ".join(f"{a:.1f}" for a in e["continued"])
         verdict = "still climbing" if e["climbing"] else "levelled off"
         lines.append(
-            f"| {e['row']} | {e['bits']} | {e['dataset']} | {e['seed']} | {flagged} "
+            f"| {e['row']} | {e['bits']} | {e['init']} | {e['strategy']} | {e['dataset']} "
+            f"| {e['seed']} | {flagged} "
             f"| {e['budget_best']:.1f} ({e['kind']}) | {continued} | {e['gain']:+.1f} "
             f"| {e['noise']:.1f} | {verdict} |"
         )
@@ -187,3 +192,7 @@ def continuation_lines(payload: dict) -> list[str]:
         lines += ["", "Skipped:", "", *(f"- {s}" for s in payload["skipped"])]
     lines += ["", f"Made by: {json.dumps(payload['provenance'], sort_keys=True)}"]
     return lines
+
+
+def _listed(value) -> str:
+    return value if isinstance(value, str) else ", ".join(str(v) for v in value)

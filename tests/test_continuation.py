@@ -4,6 +4,7 @@ validation only; the budget is never trained again and the result files never ch
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from test_resume import PROFILE, run, tiny_models
@@ -70,7 +71,8 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     )
     assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
     text = md.read_text()
-    assert "| QUADS | 4 | FSC | 0 |" in text and "continued runs were still climbing" in text
+    assert "| QUADS | 4 | pretrained | MCT | FSC | 0 |" in text
+    assert re.search(r"Datasets: all; seeds: all\. [01] of 1 continued runs were still", text)
     assert _digest(out / "results") == before
 
     # another cache holds no final state: skipped with the reason, nothing retrained

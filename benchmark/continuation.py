@@ -4,7 +4,8 @@
 of the table whose curve was still climbing when its budget ended (``report.climbing``; ``--all``:
 every trained run), restores the run's final state from the prefix cache (every finished phase is
 stored there, so nothing of the budget is trained again) and trains ``epochs`` more epochs of its
-last phase (same kind, optimizer and frozen codebooks), reading the VALIDATION split only. The
+last phase (same kind, optimizer settings and frozen codebooks; a fresh optimizer state, as every
+phase starts one), reading the VALIDATION split only. The
 result files and every verdict stay as they are (they rest on equal budgets); the report says,
 per run, whether the continued curve beat the budget's best by more than the validation noise::
 
@@ -168,7 +169,9 @@ def continuation_lines(payload: dict) -> list[str]:
         f"Each run was restored from its final state and trained {payload['epochs']} more epochs "
         "of its last phase. *Still climbing*: the best continued epoch beats the best epoch of "
         "the same kind of model within the budget by more than the validation noise (binomial "
-        "standard error, at least 1 point).",
+        "standard error, at least 1 point). The continued epochs start a fresh optimizer, as "
+        "every phase does (the deviation 'Optimizer per phase'), which can cost accuracy in their "
+        "first epochs: 'levelled off' is weaker evidence than 'still climbing'.",
         "",
         f"Datasets: {_listed(payload.get('datasets', 'all'))}; seeds: "
         f"{_listed(payload.get('seeds', 'all'))}. {still} of {n} continued runs were still "

@@ -7,12 +7,9 @@ import hashlib
 import re
 
 import pytest
-from test_resume import PROFILE, run, tiny_models
-from tiny_whisper import write_library
+from test_resume import PROFILE, run, tiny_setup
 
 import quads.engine
-from baselines.registry import MODELS
-from baselines.weights import ENV_DIR
 from benchmark.continuation import continue_runs, extended, judge
 from benchmark.data.cache import CACHE_ENV
 from benchmark.run.data_choice import DataChoice
@@ -44,15 +41,8 @@ def _digest(folder):
 def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
 ):
-    library = write_library(
-        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
-    )
-    monkeypatch.setenv(ENV_DIR, str(library))
-    tiny_models(monkeypatch)
+    tiny_setup(tmp_path, monkeypatch, tiny_fsc_corpora, ("cache", "other-cache"))
     out, cache, empty = tmp_path / "run", tmp_path / "cache", tmp_path / "other-cache"
-    for c in (cache, empty):
-        c.mkdir()
-        (c / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
     monkeypatch.setenv(CACHE_ENV, str(cache))
     run(out, cache, log=lambda line: None)  # QUADS 4 bit, FSC, seed 0: D4 + Q3
     before = _digest(out / "results")

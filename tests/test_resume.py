@@ -76,6 +76,19 @@ def tiny_models(monkeypatch) -> None:
     monkeypatch.setattr("benchmark.report.figure.write_figure", lambda *args, **kwargs: None)
 
 
+def tiny_setup(tmp_path: Path, monkeypatch, corpora: Path, caches: tuple[str, ...]) -> None:
+    """The tiny models and weight library, and one cache folder per name in ``caches`` under
+    ``tmp_path``, each with the session's generated corpus linked in (input data, read only)."""
+    library = write_library(
+        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
+    )
+    monkeypatch.setenv(ENV_DIR, str(library))
+    tiny_models(monkeypatch)
+    for name in caches:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corpora").symlink_to(corpora)
+
+
 def run(out: Path, cache: Path, log=print) -> None:
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=ROWS, datasets=("FSC",), cache_dir=cache
@@ -111,14 +124,7 @@ def _digest(path: str) -> str:
 def test_sigkill_mid_row_then_restart_matches_an_uninterrupted_run(
     tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
 ):
-    library = write_library(
-        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
-    )
-    monkeypatch.setenv(ENV_DIR, str(library))
-    tiny_models(monkeypatch)
-    for name in ("run-cache", "ref-cache"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "corpora").symlink_to(tiny_fsc_corpora)  # input data, read only
+    tiny_setup(tmp_path, monkeypatch, tiny_fsc_corpora, ("run-cache", "ref-cache"))
 
     # a run killed right after the first epoch checkpoint of the row
     out, cache = tmp_path / "run", tmp_path / "run-cache"

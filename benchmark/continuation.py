@@ -32,9 +32,8 @@ from benchmark.results.files import Result, scan_results
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
 from benchmark.run.provenance import provenance
-from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
+from benchmark.run.recipe import fit, initial_model, prefix_dir, prefix_entry, schedule_for
 from benchmark.run.workspace import Workspace
-from quads.engine import phase_key
 from quads.mct import Schedule
 
 
@@ -118,12 +117,10 @@ def _continue(r: Result, profile: Profile, ws: Workspace, epochs: int, label: st
     exp = r.experiment
     prof = ws.choice.profile_for(profile, exp.dataset)
     schedule = schedule_for(exp, prof)
-    corpus = ws.corpus(exp.dataset)
-    identity = row_identity(exp, prof, corpus.fingerprint, len(corpus.intents), ws.precision)
-    prefix = ws.cache / "runs" / "prefix" / prof.name
-    if not (prefix / f"{phase_key(identity, schedule, len(schedule.phases), r.seed)}.pt").is_file():
+    prefix = prefix_dir(ws, prof)
+    if not prefix_entry(ws, exp, prof, schedule, len(schedule.phases), r.seed).is_file():
         raise _Skip(f"its final state is not in the prefix cache under {prefix}")
-    model, _ = initial_model(exp, prof, r.seed, len(corpus.intents))
+    model, _ = initial_model(exp, prof, r.seed, len(ws.corpus(exp.dataset).intents))
     outcome, _ = fit(
         exp,
         prof,

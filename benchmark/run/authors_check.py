@@ -37,10 +37,10 @@ from benchmark.profiles import Profile
 from benchmark.rows import AUTHORS_STRATEGY, Experiment, table1_experiments
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.provenance import provenance
-from benchmark.run.recipe import fit, initial_model, row_identity, schedule_for
+from benchmark.run.recipe import fit, initial_model, prefix_dir, prefix_entry, schedule_for
 from benchmark.run.workspace import Workspace
 from quads.cluster_mean import ClusterMeanQuantizer, snap
-from quads.engine import accuracy_percent, phase_key
+from quads.engine import accuracy_percent
 from quads.mct import AUTHORS_COSINE_T_MAX, Schedule
 from quads.quantize import QuantConfig
 from quads.train import (
@@ -129,10 +129,9 @@ def first_phase_state(
     exp, profile, schedule = authors_row(profile, ws.choice, dataset, bits)
     corpus = ws.corpus(dataset)
     n_classes = len(corpus.intents)
-    prefix = ws.cache / "runs" / "prefix" / profile.name
+    prefix = prefix_dir(ws, profile)
     model, _ = initial_model(exp, profile, seed, n_classes)
-    identity = row_identity(exp, profile, corpus.fingerprint, n_classes, ws.precision)
-    path = prefix / f"{phase_key(identity, schedule, 1, seed)}.pt"
+    path = prefix_entry(ws, exp, profile, schedule, 1, seed)
     if not path.exists():  # train the phase; run_schedule stores it in the prefix cache
         first = Schedule(schedule.name, schedule.phases[:1], schedule.bits)
         fit(

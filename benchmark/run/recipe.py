@@ -24,7 +24,7 @@ from benchmark.rows import AUTHORS_STRATEGY, Experiment
 from benchmark.run.snapshot import save_evaluated
 from benchmark.run.workspace import Workspace
 from quads.distill import DistillConfig, FeatureProjector
-from quads.engine import Outcome, run_schedule
+from quads.engine import Outcome, phase_key, run_schedule
 from quads.export import measured_size_bytes, save_quantized
 from quads.mct import Phase, Schedule, finetune
 from quads.quantize import CodebookQuantizer, QuantConfig
@@ -139,6 +139,22 @@ class NotTrainable(Exception):
     """A row cannot be trained here; the message says why (e.g. no offline weights)."""
 
 
+def prefix_dir(ws: Workspace, profile: Profile) -> Path:
+    """The prefix cache of ``profile``'s runs: every finished phase of every run, by
+    ``quads.engine.phase_key``."""
+    return ws.cache / "runs" / "prefix" / profile.name
+
+
+def prefix_entry(
+    ws: Workspace, exp: Experiment, profile: Profile, schedule: Schedule, n_phases: int, seed: int
+) -> Path:
+    """Where the state after the first ``n_phases`` phases of ``exp``'s run is (or would be)
+    stored in the prefix cache."""
+    corpus = ws.corpus(exp.dataset)
+    identity = row_identity(exp, profile, corpus.fingerprint, len(corpus.intents), ws.precision)
+    return prefix_dir(ws, profile) / f"{phase_key(identity, schedule, n_phases, seed)}.pt"
+
+
 def initial_model(
     exp: Experiment, profile: Profile, seed: int, n_classes: int
 ) -> tuple[nn.Module, str]:
@@ -242,7 +258,7 @@ def train_row(
         ws,
         model,
         checkpoint=artefact("checkpoint"),
-        prefix_cache=ws.cache / "runs" / "prefix" / profile.name,
+        prefix_cache=prefix_dir(ws, profile),
         desc=f"{exp.row} {exp.bits}b {exp.dataset}",
     )
     model, quantizer = outcome.model, outcome.quantizer

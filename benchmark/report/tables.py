@@ -312,7 +312,7 @@ def _budget_from_plateau(profile: str) -> bool:
     return bool(known is not None and known.budgets)
 
 
-def _header_lines(results: Sequence[Result], cells: Sequence[Cell], profile: str = "") -> list[str]:
+def _header_lines(results: Sequence[Result], cells: Sequence[Cell], profile: str) -> list[str]:
     """The climbing count and the bootstrap's resampling unit per dataset."""
     climbing, trained = _climbing_runs(results)
     n = sum(len(v) for v in climbing.values())

@@ -1,7 +1,7 @@
 """Would more training have helped? Continue finished runs past their budget, validation only.
 
 `quads-bench continue --profile converged --table table1 --epochs 3` takes each trained result file
-of the table whose curve was still climbing when its budget ended (``report.climbing``; ``--all``:
+of the table whose curve was still climbing when its budget ended (``report.climbing.budget_climbing_kinds``; ``--all``:
 every trained run), restores the run's final state from the prefix cache (every finished phase is
 stored there, so nothing of the budget is trained again) and trains ``epochs`` more epochs of its
 last phase (same kind, optimizer settings and frozen codebooks; a fresh optimizer state, as every
@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmark.profiles import Profile
-from benchmark.report.climbing import climbing_kinds, curves, kind_of, n_valid_of
+from benchmark.report.climbing import budget_climbing_kinds, curves, kind_of, n_valid_of
 from benchmark.results.files import Result, scan_results
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
@@ -80,7 +80,7 @@ def continue_runs(
             continue
         if seeds is not None and r.seed not in seeds:
             continue
-        kinds = climbing_kinds(r)
+        kinds = budget_climbing_kinds(r)
         if kinds is None or not (kinds or every_run):
             continue  # not trained, or not climbing
         label = f"{r.experiment.row} {r.experiment.bits} bit {r.experiment.dataset} seed {r.seed}"

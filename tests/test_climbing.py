@@ -1,5 +1,7 @@
 """The climbing rule over a row's whole learning curve, and the learning-curve figure."""
 
+import dataclasses
+
 import pytest
 
 from benchmark.report.cells import build_cells
@@ -118,3 +120,114 @@ def test_the_authors_quantization_epochs_are_judged_as_the_quantized_curve():
     ]
     split = curves(history, phases)
     assert split[QUANTIZED] == [5.0, 6.0, 7.0, 18.0] and len(split) == 2
+
+
+# the continuation check's evidence (report.continued): a flagged run continued past its budget
+RISING = [(1, 21.5), (2, 47.3), (3, 54.0), (4, 60.0), (5, 70.0)]  # float curve, climbing
+
+
+def _entry(climbing, budget_best=70.0, **over):
+    return {
+        "row": "QUADS",
+        "bits": 32,
+        "dataset": "FSC",
+        "init": "pretrained",
+        "strategy": "MCT",
+        "seed": 0,
+        "kind": "float",
+        "budget_best": budget_best,
+        "continued": [70.5, 71.0, 69.0],
+        "gain": 1.0,
+        "noise": 3.2,
+        "climbing": climbing,
+        **over,
+    }
+
+
+def _payload(entries, table="table1", profile="smoke"):
+    return {"table": table, "profile": profile, "epochs": 3, "runs": entries}
+
+
+def test_a_flagged_run_that_levelled_off_when_continued_is_not_climbing():
+    from benchmark.report.climbing import budget_climbing_kinds, levelled_when_continued
+    from benchmark.report.continued import attach
+
+    exp = _quads(32)
+    assert exp.init == "pretrained" and exp.strategy == "MCT"  # what _entry names
+    run = _run(exp, RISING, [D, F, D, F, F])
+    (levelled,), unmatched = attach([run], [_entry(climbing=False)])
+    assert unmatched == [] and budget_climbing_kinds(levelled) == ["float"]
+    assert climbing_kinds(levelled) == [] and levelled_when_continued(levelled)
+    cells = build_cells("table1", [levelled])
+    f1 = next(
+        c for c in cells if (c.row, c.bits, c.dataset, c.metric) == ("QUADS", 32, "FSC", "f1")
+    )
+    assert f1.climbing is False and f1.levelled_seeds == (0,)
+    assert f1.to_json("table1")["levelled_when_continued_seeds"] == [0]
+    (still,), _ = attach([run], [_entry(climbing=True, kind="quantized", budget_best=None)])
+    assert climbing_kinds(still) == ["float"]  # no quantized curve: the entry does not match
+    (still,), _ = attach([run], [_entry(climbing=True)])
+    assert climbing_kinds(still) == ["float"] and not levelled_when_continued(still)
+    assert run.training.get("continued") is None  # the result itself is not changed
+
+
+def test_a_continued_entry_of_another_run_of_that_name_is_not_used_and_is_listed(tmp_path):
+    import json
+
+    from benchmark.report.tables import write_report
+
+    run = dataclasses.replace(
+        _run(_quads(32), RISING, [D, F, D, F, F]),
+        provenance={
+            "commit": "abc",
+            "date": "2026-01-01T00:00:00Z",
+            "versions": {"torch": "x"},
+            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+        },
+    )
+    stale = _entry(climbing=False, budget_best=64.0)  # another run's budget best
+    (tmp_path / "continuation-table1.json").write_text(json.dumps(_payload([stale])))
+    md, js = write_report("table1", [run], "smoke", tmp_path)  # reads the folder's payload
+    text = md.read_text()
+    assert "## Continued runs without a result file" in text
+    assert "- QUADS 32 bit (pretrained, MCT) FSC seed 0" in text
+    f1 = [
+        c
+        for c in json.loads(js.read_text())
+        if (c["metric"], c["bits"], c["dataset"], c["row"]) == ("f1", 32, "FSC", "QUADS")
+    ]
+    assert f1[0]["climbing"] is True
+
+    fresh = _entry(climbing=False)
+    (tmp_path / "continuation-table1.json").write_text(json.dumps(_payload([fresh])))
+    md, js = write_report("table1", [run], "smoke", tmp_path)
+    text = md.read_text()
+    assert "Continued runs without a result file" not in text
+    assert "Still climbing: 0 of 1 trained (row, seed) runs. 1 were still improving" in text
+    assert "1 of them levelled off when continued past it" in text
+    assert "levelled off when continued" in text and "QUADS 32 bit on FSC (seed 0)" in text
+    f1 = [
+        c
+        for c in json.loads(js.read_text())
+        if (c["metric"], c["bits"], c["dataset"], c["row"]) == ("f1", 32, "FSC", "QUADS")
+    ]
+    assert f1[0]["climbing"] is False and f1[0]["levelled_when_continued_seeds"] == [0]
+
+
+def test_a_continuation_payload_of_another_table_is_an_error_and_of_another_profile_ignored(
+    tmp_path,
+):
+    import json
+
+    from benchmark.report.continued import load_continued
+
+    assert load_continued(tmp_path, "table1", "smoke") == []  # no file, no evidence
+    path = tmp_path / "continuation-table1.json"
+    path.write_text(json.dumps(_payload([_entry(False)], table="table2")))
+    with pytest.raises(ValueError, match="continuation-table1.json.*table2"):
+        load_continued(tmp_path, "table1", "smoke")
+    path.write_text(json.dumps(_payload([_entry(False)], profile="converged")))
+    assert load_continued(tmp_path, "table1", "smoke") == []
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="continuation-table1.json: not valid JSON"):
+        load_continued(tmp_path, "table1", "smoke")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from benchmark.data.records import RECORDING
 from benchmark.metrics import at_chance, bootstrap_ci
 from benchmark.paper import paper_value
-from benchmark.report.climbing import climbing_kinds
+from benchmark.report.climbing import climbing_kinds, levelled_when_continued
 from benchmark.results.files import Result
 from benchmark.rows import Experiment, experiments
 from quads.mct import budget_label
@@ -60,6 +60,9 @@ class Cell:
     # still improving when its budget ended (``climbing``); None for rows that did not train
     climbing: bool | None = None
     climbing_seeds: tuple[int, ...] = ()  # the seeds whose curve still climbed
+    # the seeds flagged at the end of their budget that levelled off when continued past it
+    # (``report.continued``); they are not in ``climbing_seeds``
+    levelled_seeds: tuple[int, ...] = ()
     # the bootstrap's resampling unit: "recording", or the corpus' sentence unit
     # ("source_id" = SLURP slurp_id, "transcription"; ``records.sentence_unit``)
     resampled_by: str | None = None
@@ -120,6 +123,8 @@ class Cell:
         if self.climbing is not None:
             d["climbing"] = self.climbing
             d["climbing_seeds"] = list(self.climbing_seeds)
+            if self.levelled_seeds:
+                d["levelled_when_continued_seeds"] = list(self.levelled_seeds)
         return d
 
 
@@ -211,6 +216,7 @@ def build_cells(
         ci, chance, unit = _uncertainty(runs)
         schedule = _schedule(runs, exp)
         climbing, climbing_seeds = _climbing(runs)
+        levelled = tuple(r.seed for r in runs if levelled_when_continued(r))
         for metric in metrics:
             values = [r.metrics.get(metric) for r in runs]
             values = [v for v in values if v is not None]
@@ -239,6 +245,7 @@ def build_cells(
                     schedule=schedule,
                     climbing=climbing if task else None,
                     climbing_seeds=climbing_seeds if task else (),
+                    levelled_seeds=levelled if task else (),
                     resampled_by=unit if task and metric in ci else None,
                 )
             )

@@ -22,6 +22,13 @@ climbing when that rule would not yet have stopped it. The noise is the binomial
 an accuracy p on the n_valid validation utterances, floored at one point. A single epoch of a
 kind shows no plateau, so it counts as climbing. A cell over several seeds is climbing if any of
 its seeds is: its value is their mean, which an unfinished seed pulls down.
+
+A run whose budget ends where its plateau starts cannot show the plateau in its own curve.
+`quads-bench continue` trains each flagged run a few epochs past its budget (validation only;
+``benchmark.continuation``); where the tables have that evidence (``report.continued``), the
+continued epochs decide instead (early stopping with them as patience): a flagged run whose best
+continued epoch does not beat its budget's best of that kind by more than the noise has levelled
+off, and is not climbing.
 """
 
 from __future__ import annotations
@@ -42,6 +49,13 @@ RULE_TEXT = (
     "split's n_valid utterances, at least 1 point (early stopping with patience k and that "
     "min_delta would not yet have stopped it). A kind with a single epoch counts as climbing. A "
     "cell over several seeds is climbing if any seed is."
+)
+CONTINUED_RULE_TEXT = (
+    "A flagged run continued past its budget (`quads-bench continue`, validation only; "
+    "`continuation-{table}.md`) is judged by its continued epochs instead: it is still climbing "
+    "if the best of them beats the best epoch of the same kind within the budget by more than "
+    "that noise, else it levelled off and is not climbing (early stopping with the continued "
+    "epochs as patience; the reported model stays the budget's)."
 )
 
 
@@ -77,12 +91,28 @@ def n_valid_of(data: dict) -> int | None:
     return int(n) if isinstance(n, int | float) and n > 0 else None
 
 
-def climbing_kinds(result) -> list[str] | None:
-    """The kinds of model whose curve still climbs at the end of a result's training ([] when
-    none), or None for a row that did not train (no history)."""
+def budget_climbing_kinds(result) -> list[str] | None:
+    """The kinds of model whose curve still climbs at the end of a result's budget ([] when
+    none), or None for a row that did not train (no history): the rule on its own curve."""
     history = result.training.get("history") or []
     if not history:
         return None
     n_valid = n_valid_of(result.data)
     parts = curves(history, result.training.get("phases") or [])
     return [kind for kind, curve in parts.items() if curve_climbing(curve, n_valid)]
+
+
+def climbing_kinds(result) -> list[str] | None:
+    """``budget_climbing_kinds``, unless the run was continued past its budget
+    (``training["continued"]``, attached by ``report.continued.attach``): then the continued
+    curve decides: [] when it levelled off, [the kind continued] when it still climbed."""
+    kinds = budget_climbing_kinds(result)
+    continued = result.training.get("continued")
+    if not kinds or not continued:
+        return kinds
+    return [continued["kind"]] if continued["climbing"] else []
+
+
+def levelled_when_continued(result) -> bool:
+    """Flagged at the end of its budget, but levelled off when continued past it."""
+    return bool(budget_climbing_kinds(result)) and climbing_kinds(result) == []

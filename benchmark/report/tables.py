@@ -25,7 +25,13 @@ from benchmark.report.cells import (
     round_value,
 )
 from benchmark.report.claims import render_claims, table1_claims, table2_claims
-from benchmark.report.climbing import RULE_TEXT, climbing_kinds
+from benchmark.report.climbing import (
+    CONTINUED_RULE_TEXT,
+    RULE_TEXT,
+    climbing_kinds,
+    levelled_when_continued,
+)
+from benchmark.report.continued import attach, load_continued
 from benchmark.report.deviations import deviation_lines
 from benchmark.report.strict_json import write_strict_json
 from benchmark.results.files import Result
@@ -291,6 +297,22 @@ def _climbing_runs(results: Sequence[Result]) -> tuple[dict[tuple[str, str], lis
     return climbing, trained
 
 
+def _levelled_runs(results: Sequence[Result]) -> dict[tuple[str, str], list[str]]:
+    """(dataset, row label) -> ["s", ...]: seeds flagged at the end of their budget that
+    levelled off when continued past it (``report.continued``)."""
+    levelled: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in sorted(results, key=lambda r: r.seed):
+        if levelled_when_continued(r):
+            levelled[(r.experiment.dataset, _run_label(r))].append(str(r.seed))
+    return levelled
+
+
+def _listing(runs: dict[tuple[str, str], list[str]]) -> str:
+    return "; ".join(
+        f"{label} on {ds} (seed {', '.join(seeds)})" for (ds, label), seeds in sorted(runs.items())
+    )
+
+
 QUICK_LOOK = 0.25  # above this share of climbing runs, the header calls the verdicts a quick look
 QUICK_LOOK_TEXT = (
     " The verdicts below are a quick look at students that had not finished learning, not "
@@ -318,10 +340,18 @@ def _header_lines(results: Sequence[Result], cells: Sequence[Cell], profile: str
     n = sum(len(v) for v in climbing.values())
     lines = []
     if trained:
+        levelled = sum(len(v) for v in _levelled_runs(results).values())
         text = (
             f"- Still climbing: {n} of {trained} trained (row, seed) runs were still improving "
             "when their budget ended (rule and list in the notes; cells marked ↗)."
         )
+        if levelled:
+            text = (
+                f"- Still climbing: {n} of {trained} trained (row, seed) runs. {n + levelled} "
+                f"were still improving when their budget ended; {levelled} of them levelled off "
+                "when continued past it (`quads-bench continue`, validation only) and count as "
+                "not climbing (rule and lists in the notes; cells marked ↗)."
+            )
         if n > QUICK_LOOK * trained:
             text += PLATEAU_BUDGET_TEXT if _budget_from_plateau(profile) else QUICK_LOOK_TEXT
         lines.append(text)
@@ -347,23 +377,35 @@ UNIT_TEXT = {
 }
 
 
-def _learning_curve_lines(results: Sequence[Result]) -> list[str]:
-    """The climbing rule and the runs it flags."""
+def _learning_curve_lines(results: Sequence[Result], table: str) -> list[str]:
+    """The climbing rule and the runs it flags; with continuation evidence, its rule and the
+    runs that levelled off when continued."""
     climbing, _ = _climbing_runs(results)
+    levelled = _levelled_runs(results)
     lines = [f"- Learning curves: {RULE_TEXT}"]
+    if levelled:
+        lines[0] += " " + CONTINUED_RULE_TEXT.format(table=table)
     if not climbing:
-        return [*lines, "- No trained run was still climbing when its budget ended."]
-    items = [
-        f"{label} on {ds} (seed {', '.join(seeds)})"
-        for (ds, label), seeds in sorted(climbing.items())
-    ]
-    return [
-        *lines,
-        "- Still climbing when the budget ended (the kind of model whose curve climbs in "
-        "brackets; the curves are in the result files, `training.history`): "
-        + "; ".join(items)
-        + ".",
-    ]
+        lines.append("- No trained run was still climbing when its budget ended.")
+    else:
+        lines.append(
+            (
+                "- Still climbing when the budget ended, and where continued past it, in the "
+                "continued epochs (the kind of model whose curve climbs in brackets; the curves "
+                "are in the result files, `training.history`): "
+                if levelled
+                else "- Still climbing when the budget ended (the kind of model whose curve "
+                "climbs in brackets; the curves are in the result files, `training.history`): "
+            )
+            + _listing(climbing)
+            + "."
+        )
+    if levelled:
+        lines.append(
+            f"- Flagged at the end of the budget, levelled off when continued (the continued "
+            f"curves are in `continuation-{table}.md`): " + _listing(levelled) + "."
+        )
+    return lines
 
 
 def _cells_json(
@@ -440,7 +482,7 @@ def render_table1(
         "",
         *_curve_lines("table1"),
     ]
-    lines += _notes_section(TABLE1_NOTES, footnotes, _learning_curve_lines(results))
+    lines += _notes_section(TABLE1_NOTES, footnotes, _learning_curve_lines(results, "table1"))
     return "\n".join(lines), _cells_json("table1", cells, comparison)
 
 
@@ -520,7 +562,7 @@ def render_table2(
     lines += render_claims(table2_claims(cells), corpora_of(results))
     lines += deviation_lines()
     lines += _curve_lines("table2")
-    lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results))
+    lines += _notes_section(TABLE2_NOTES, footnotes, _learning_curve_lines(results, "table2"))
     return "\n".join(lines), _cells_json("table2", cells, comparison)
 
 
@@ -532,6 +574,7 @@ def write_report(
     reference: Sequence[Result] | None = None,
     excluded: Sequence[str] = (),
     selection: Selection | None = None,
+    continued: Sequence[dict] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths.
 
@@ -539,8 +582,12 @@ def write_report(
     ours with a per-cell agreement mark and an "Agreement with the reference" section.
     ``excluded``: result files left out (``results.scan_results``), listed at the end.
     ``selection``: the rows and datasets the run selected, when known (cells of the others say
-    "not selected with --rows"; without it, the wording is neutral)."""
-    results = list(results)
+    "not selected with --rows"; without it, the wording is neutral).
+    ``continued``: the continuation check's runs (``report.continued``); None: those recorded in
+    ``<out_dir>/continuation-<table>.json``, if any (the reference folder keeps them there)."""
+    if continued is None:
+        continued = load_continued(out_dir, table, profile)
+    results, unmatched = attach(list(results), continued)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
         raise ValueError(f"no renderer for {table!r}; known: {', '.join(renderers)}")
@@ -554,6 +601,18 @@ def write_report(
                 "Left out of every table above (fix or delete them, then render again):",
                 "",
                 *(f"- {line}" for line in excluded),
+                "",
+            ]
+        )
+    if unmatched:
+        markdown += "\n".join(
+            [
+                "## Continued runs without a result file",
+                "",
+                f"In `continuation-{table}.json` but matching no result file above (another run "
+                "of that name, or its file left out); not used:",
+                "",
+                *(f"- {line}" for line in unmatched),
                 "",
             ]
         )

@@ -1,0 +1,89 @@
+"""The continuation check's evidence in the tables: a run flagged at the end of its budget that
+levelled off when continued is not climbing.
+
+The climbing rule (``report.climbing``) reads a run's own curve, which ends with its budget: a
+run whose budget ends where its plateau starts cannot show that plateau. ``quads-bench continue``
+(``benchmark.continuation``) trains such runs a few epochs past the budget (validation only) and
+writes ``continuation-<table>.json`` beside the tables: one entry per continued run (row, bits,
+dataset, init, strategy, seed, ``kind`` of model continued, ``budget_best``, ``continued``
+accuracies, ``gain``, ``noise``, ``climbing``). ``attach`` copies each entry into the matching
+result's ``training["continued"]`` (in memory; the result files stay as written), and
+``climbing.climbing_kinds`` then judges that run by its continued curve: early stopping with the
+continued epochs as patience. An entry matches a result only if profile, row, bits, dataset, init,
+strategy and seed agree and its ``budget_best`` is the best accuracy of that kind in the result's
+own curve (a stale entry from another run of that name does not match); entries that match no
+result are returned, for the report to list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark.report.climbing import curves
+from benchmark.results.files import Result
+
+CONTINUED = "continued"  # the key ``attach`` adds to a result's ``training``
+
+
+def continuation_path(folder: Path, table: str) -> Path:
+    """Where ``quads-bench continue --out <folder>`` writes a table's continuation payload."""
+    return folder / f"continuation-{table}.json"
+
+
+def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
+    """The continued runs recorded in ``<folder>/continuation-<table>.json`` for ``profile``;
+    [] when there is no such file. A file that is not a continuation payload of this table is an
+    error naming it (a report would otherwise silently ignore the evidence)."""
+    path = continuation_path(folder, table)
+    if not path.is_file():
+        return []
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(payload, dict) or not isinstance(payload.get("runs"), list):
+        raise ValueError(f"{path}: not a continuation payload (no 'runs' list)")
+    if payload.get("table") != table:
+        raise ValueError(f"{path}: holds table {payload.get('table')!r}, not {table!r}")
+    if payload.get("profile") != profile:
+        return []  # another profile's check: none of its runs are this report's
+    return [dict(e, epochs=payload.get("epochs")) for e in payload["runs"]]
+
+
+def _key(row, bits, dataset, init, strategy, seed) -> tuple:
+    return (row, int(bits), dataset, init, strategy, int(seed))
+
+
+def _matches(entry: dict, r: Result) -> bool:
+    """Whether ``entry`` was continued from ``r``'s own run (same best of the continued kind)."""
+    phases = r.training.get("phases") or []
+    curve = curves(r.training.get("history") or [], phases).get(entry.get("kind"), [])
+    return bool(curve) and round(max(curve), 2) == entry.get("budget_best")
+
+
+def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Result], list[str]]:
+    """``results`` with each continued run's entry in ``training["continued"]``, and one line
+    per entry that matched no result."""
+    by_key = {}
+    for e in entries:
+        by_key[_key(e["row"], e["bits"], e["dataset"], e["init"], e["strategy"], e["seed"])] = e
+    out, used = [], set()
+    for r in results:
+        x = r.experiment
+        key = _key(x.row, x.bits, x.dataset, x.init, x.strategy, r.seed)
+        entry = by_key.get(key)
+        if entry is None or not _matches(entry, r):
+            out.append(r)
+            continue
+        used.add(key)
+        training = dict(r.training, **{CONTINUED: entry})
+        out.append(dataclasses.replace(r, training=training))
+    unmatched = [
+        f"{e['row']} {e['bits']} bit ({e['init']}, {e['strategy']}) {e['dataset']} seed {e['seed']}"
+        for key, e in by_key.items()
+        if key not in used
+    ]
+    return out, unmatched

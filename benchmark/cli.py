@@ -157,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every trained run, not only the climbing ones"
     )
     con.add_argument(
+        "--still-climbing",
+        action="store_true",
+        help="only the runs still climbing after the continuation check recorded in the "
+        "--results folder (its continuation-<table>.json), e.g. to continue them to the cap "
+        "into another --out folder",
+    )
+    con.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="folder whose results/ (and continuation-<table>.json) are read (default: --out)",
+    )
+    con.add_argument(
         "--out",
         type=Path,
         default=None,

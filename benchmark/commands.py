@@ -226,16 +226,28 @@ def cmd_continue(args: argparse.Namespace) -> int:
         check_datasets(args.datasets)
     ws = Workspace(profile, _data_choice(args), args.cache_dir)
     out = args.out or reference_dir_for(profile.name)
+    source = args.results or out
+    evidence = None
+    if args.still_climbing:
+        from benchmark.report.continued import continuation_path, load_continued
+
+        if not continuation_path(source, args.table).is_file():
+            raise ValueError(
+                f"--still-climbing: no {continuation_path(source, args.table)}; run the "
+                f"continuation check first (`quads-bench continue --out {source}`)"
+            )
+        evidence = load_continued(source, args.table, profile.name)
     md, js = continue_runs(
         profile,
         args.table,
         ws,
-        out / "results",
+        source / "results",
         out,
         args.epochs,
         datasets=args.datasets,
         seeds=args.seeds,
         every_run=args.all,
+        evidence=evidence,
     )
     return _announce(md, js, show=True)
 

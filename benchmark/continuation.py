@@ -9,9 +9,22 @@ phase starts one), reading the VALIDATION split only. The
 result files and every verdict stay as they are (they rest on equal budgets); the report says,
 per run, whether the continued curve beat the budget's best by more than the validation noise::
 
-    budget_best = max(valid accuracy of the run's epochs of that kind of model, within its budget)
-    gain        = max(valid accuracy of the continued epochs) - budget_best
-    climbing    = gain > noise_points(budget_best, n_valid)    (benchmark.results.noise)
+    curve     = the run's validation accuracies of that kind of model: its budget's, then the
+                continued epochs (``epochs`` of them)
+    k         = min(3, epochs)                        the last epochs judged (patience)
+    earlier   = max(curve[:-k]);  last = max(curve[-k:])
+    gain      = last - earlier
+    climbing  = gain > noise_points(earlier, n_valid)    (benchmark.results.noise)
+
+With ``epochs`` <= 3, ``earlier`` is the budget's best: would the continued epochs have beaten the
+model the budget selected? With more epochs (e.g. up to the profile's cap), it asks whether the
+curve was still rising at the end of them (early stopping with patience 3, as in
+``report.climbing``).
+
+``--still-climbing`` continues only the runs still climbing after the continuation check already
+recorded beside the result files (``continuation-<table>.json``, ``report.continued``): e.g. the
+few that had not levelled off 3 epochs past the budget, continued to the cap, into another
+``--out`` folder.
 
 Writes ``continuation-<table>.md`` / ``.json`` into the profile's reference folder (or ``--out``).
 A run whose final state is not in the cache, or whose cached history is not its result file's,
@@ -27,7 +40,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmark.profiles import Profile
-from benchmark.report.climbing import budget_climbing_kinds, curves, kind_of, n_valid_of
+from benchmark.report.climbing import (
+    PATIENCE,
+    budget_climbing_kinds,
+    climbing_kinds,
+    curves,
+    kind_of,
+    n_valid_of,
+)
+from benchmark.report.continued import attach
 from benchmark.results.files import Result, scan_results
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
@@ -46,16 +67,18 @@ def extended(schedule: Schedule, epochs: int) -> Schedule:
 
 
 def judge(budget_curve: Sequence[float], more: Sequence[float], n_valid: int | None) -> dict:
-    """The module docstring's rule on one kind of model's curve."""
-    best = max(budget_curve)
-    gain = max(more) - best
-    noise = noise_points(best, n_valid)
+    """The module docstring's rule on one kind of model's curve: the budget's epochs, then the
+    continued ones."""
+    curve = [*budget_curve, *more]
+    k = min(PATIENCE, len(more))
+    earlier, last = max(curve[:-k]), max(curve[-k:])
+    noise = noise_points(earlier, n_valid)
     return {
-        "budget_best": round(best, 2),
+        "budget_best": round(max(budget_curve), 2),
         "continued": [round(a, 2) for a in more],
-        "gain": round(gain, 2),
+        "gain": round(last - earlier, 2),
         "noise": round(noise, 2),
-        "climbing": gain > noise,
+        "climbing": last - earlier > noise,
     }
 
 
@@ -70,19 +93,26 @@ def continue_runs(
     datasets: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
     every_run: bool = False,
+    evidence: Sequence[dict] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
+    """Continue the flagged runs (``every_run``: all trained runs; ``evidence``: a continuation
+    check's entries (``report.continued.load_continued``): only the runs still climbing after
+    it) and write the report; returns its Markdown and JSON paths."""
     if epochs < 1:
         raise ValueError(f"--epochs {epochs}: must be at least 1")
     runs, skipped = [], []
-    for r in scan_results(results_dir, profile.name, table).results:
+    results = scan_results(results_dir, profile.name, table).results
+    if evidence is not None:
+        results, _ = attach(results, evidence)
+    for r in results:
         if datasets and r.experiment.dataset not in datasets:
             continue
         if seeds is not None and r.seed not in seeds:
             continue
-        kinds = budget_climbing_kinds(r)
-        if kinds is None or not (kinds or every_run):
-            continue  # not trained, or not climbing
+        kinds = to_continue(r, every_run, after_check=evidence is not None)
+        if kinds is None:
+            continue
         label = f"{r.experiment.row} {r.experiment.bits} bit {r.experiment.dataset} seed {r.seed}"
         start = time.perf_counter()
         try:
@@ -100,6 +130,7 @@ def continue_runs(
         "table": table,
         "epochs": epochs,
         "datasets": sorted(datasets) if datasets else "all",
+        **({"selected": "still climbing after the recorded check"} if evidence is not None else {}),
         "seeds": sorted(seeds) if seeds is not None else "all",
         "split": "valid",
         "runs": runs,
@@ -107,6 +138,19 @@ def continue_runs(
         "provenance": provenance(),
     }
     return write_study(out_dir, f"continuation-{table}", payload, continuation_lines(payload))
+
+
+def to_continue(r: Result, every_run: bool, after_check: bool) -> list[str] | None:
+    """The kinds of model whose curve climbed at the end of ``r``'s budget if ``r`` is to be
+    continued, else None: an untrained run never; a run not climbing at the end of its budget
+    only with ``every_run``; with ``after_check`` (a check's entries attached,
+    ``report.continued``), not a run that levelled off in that check."""
+    kinds = budget_climbing_kinds(r)
+    if kinds is None or not (kinds or every_run):
+        return None
+    if after_check and kinds and not climbing_kinds(r):
+        return None
+    return kinds
 
 
 class _Skip(Exception):
@@ -164,12 +208,16 @@ def continuation_lines(payload: dict) -> list[str]:
         "verdicts, which rest on equal budgets, are unchanged).",
         "",
         f"Each run was restored from its final state and trained {payload['epochs']} more epochs "
-        "of its last phase. *Still climbing*: the best continued epoch beats the best epoch of "
-        "the same kind of model within the budget by more than the validation noise (binomial "
-        "standard error, at least 1 point). The continued epochs start a fresh optimizer, as "
+        f"of its last phase. *Still climbing*: {_rule(payload['epochs'])} by more than the "
+        "validation noise (binomial standard error, at least 1 point). The continued epochs start a fresh optimizer, as "
         "every phase does (the deviation 'Optimizer per phase'), which can cost accuracy in their "
         "first epochs: 'levelled off' is weaker evidence than 'still climbing'.",
         "",
+        *(
+            [f"Runs: those {payload['selected']} (`--still-climbing`).", ""]
+            if payload.get("selected")
+            else []
+        ),
         f"Datasets: {_listed(payload.get('datasets', 'all'))}; seeds: "
         f"{_listed(payload.get('seeds', 'all'))}. {still} of {n} continued runs were still "
         f"climbing; {n - still} had levelled off.",
@@ -192,6 +240,18 @@ def continuation_lines(payload: dict) -> list[str]:
         lines += ["", "Skipped:", "", *(f"- {s}" for s in payload["skipped"])]
     lines += ["", f"Made by: {json.dumps(payload['provenance'], sort_keys=True)}"]
     return lines
+
+
+def _rule(epochs: int) -> str:
+    if epochs <= PATIENCE:
+        return (
+            "the best continued epoch beats the best epoch of the same kind of model within the "
+            "budget"
+        )
+    return (
+        f"the best of the last {PATIENCE} continued epochs beats the best earlier epoch of the "
+        "same kind of model (budget and continued; the gain column)"
+    )
 
 
 def _listed(value) -> str:

@@ -79,3 +79,30 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     )
     assert epochs_trained == []
     assert "its final state is not in the prefix cache" in md.read_text()
+
+
+def test_past_three_epochs_the_rule_asks_whether_the_continued_curve_still_rises():
+    # 5 epochs: the last 3 (60, 60, 61) against the best before them (58): +3 < noise 4.9
+    long = judge([40.0, 50.0], [54.0, 58.0, 60.0, 60.0, 61.0], 100)
+    assert long["gain"] == 3.0 and long["climbing"] is False and long["budget_best"] == 50.0
+    # 3 epochs: the continued epochs against the budget's best (50): +10 > noise 5
+    assert judge([40.0, 50.0], [54.0, 58.0, 60.0], 100)["climbing"] is True
+
+
+def test_still_climbing_continues_only_the_runs_a_recorded_check_did_not_level_off():
+    from test_climbing import RISING, D, F, _entry, _quads, _run
+
+    from benchmark.continuation import to_continue
+    from benchmark.report.continued import attach
+
+    flagged = _run(_quads(32), RISING, [D, F, D, F, F])  # float curve climbs at the budget's end
+    flat = _run(_quads(32), [(1, 60.0), (2, 61.0), (3, 60.0), (4, 61.0), (5, 60.5)], [D] * 5)
+    assert to_continue(flagged, every_run=False, after_check=False) == ["float"]
+    assert to_continue(flat, every_run=False, after_check=False) is None
+    assert to_continue(flat, every_run=True, after_check=False) == []
+    (levelled,), _ = attach([flagged], [_entry(climbing=False)])
+    (rising,), _ = attach([flagged], [_entry(climbing=True)])
+    assert to_continue(levelled, every_run=False, after_check=True) is None
+    assert to_continue(rising, every_run=False, after_check=True) == ["float"]
+    # a flagged run the check did not reach is still flagged: continued
+    assert to_continue(flagged, every_run=False, after_check=True) == ["float"]

@@ -45,3 +45,24 @@ def test_the_committed_frontier_report_re_renders_byte_identical(tmp_path):
         "`quads-bench report --table frontier --profile cpu --out reports/reference`"
     )
     assert js.read_bytes() == (folder / "frontier.json").read_bytes()
+
+
+@pytest.mark.parametrize("profile", ["cpu", "converged"])
+def test_a_committed_robustness_report_re_renders_byte_identical(profile, tmp_path):
+    """From its result files alone, with an empty cache: what the report lists as not evaluated
+    must not depend on the machine's cache (snapshots there or not)."""
+    from benchmark.profiles import get_profile
+    from benchmark.robustness.run import RobustnessOptions, run_robustness
+
+    folder = reference_dir_for(profile)
+    shutil.copytree(folder / "results", tmp_path / "results")
+    options = RobustnessOptions(
+        get_profile(profile), tmp_path, cache_dir=tmp_path / "cache", report_only=True
+    )
+    md, js = run_robustness(options, log=lambda line: None)
+    assert md.read_text() == (folder / "robustness.md").read_text(), (
+        f"{folder / 'robustness.md'} differs from a render of its result files: run "
+        f"`quads-bench robustness --profile {profile} --as-reference "
+        f"--out {folder.relative_to(ROOT)} --report-only`"
+    )
+    assert js.read_bytes() == (folder / "robustness.json").read_bytes()

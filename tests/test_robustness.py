@@ -354,6 +354,13 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     lines = "\n".join(got.skipped)
     assert "Whisper (large) 32 bit FSC seed 0: not trained: weights not available" in lines
     assert f"QUADS 32 bit FSC seed 0: no snapshot {missing}" in lines
+    # what the report lists comes from the result files alone: the same reason with the snapshot
+    # there or not, naming no cache path (so the report re-renders the same on any machine)
+    reasons = {why.split(":")[0]: why for _, why in got.unevaluated}
+    assert "--rows 'QUADS' --datasets FSC --seeds 0 --force" in reasons["QUADS 32 bit FSC seed 0"]
+    assert reasons["QUADS 4 bit FSC seed 0"].startswith("QUADS 4 bit FSC seed 0: no robustness")
+    assert str(cache) not in "\n".join(reasons.values())
+    assert "not trained: weights not available" in reasons["Whisper (large) 32 bit FSC seed 0"]
     # the default policy evaluates one seed of rows the claim does not read; "all" every seed
     assert got.left_out == sum(
         len(profile.seeds_for(e)) - 1

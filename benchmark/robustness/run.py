@@ -73,6 +73,7 @@ def run_robustness(
     if options.report_only:
         the_plan = Plan(
             skipped=the_plan.skipped,
+            unevaluated=the_plan.unevaluated,
             efficiency_only=the_plan.efficiency_only,
             left_out=the_plan.left_out,
         )
@@ -99,12 +100,14 @@ def run_robustness(
     results = [r for r in results if r.experiment.dataset in options.datasets]
     for line in excluded:
         log(f"excluded from the report: {line}")
+    # from the result files alone (not this machine's cache), so the report re-renders anywhere
+    missing = [why for path, why in the_plan.unevaluated if not path.exists()]
     counts = [
         f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
         f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
         f"only; {the_plan.left_out} (row, seed) runs are outside the seed policy "
-        f"`--seeds {options.seeds}`; {len(the_plan.skipped)} (row, seed) runs were not evaluated"
-        + (" (" + "; ".join(the_plan.skipped) + ")" if the_plan.skipped else ""),
+        f"`--seeds {options.seeds}`; {len(missing)} (row, seed) runs were not evaluated"
+        + (" (" + "; ".join(missing) + ")" if missing else ""),
         *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
     ]
     return write_robustness_report(results, profile.name, options.out_dir, counts, excluded)

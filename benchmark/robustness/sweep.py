@@ -52,6 +52,19 @@ from quads.train import TensorData, predict
 REMAKE = "re-run `quads-bench run --table table1` to make it"
 
 
+def no_result(exp: Experiment, seed: int) -> str:
+    """Why a trained run has no robustness result file. It names neither this machine's cache nor
+    what is in it, so the report renders the same anywhere from the same result files. A run whose
+    Table 1 result file is complete is reused without retraining, so only --force remakes a lost
+    snapshot."""
+    return (
+        f"{label(exp, seed)}: no robustness result file: `quads-bench robustness` evaluates the "
+        "snapshot its Table 1 run leaves in the cache (where the cache has none, "
+        f"`quads-bench run --table table1 --rows '{exp.row}' --datasets {exp.dataset} "
+        f"--seeds {seed} --force` retrains it)"
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     exp: Experiment
@@ -66,6 +79,9 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     # one line per (row, seed) not evaluated and without a result file of an earlier sweep
     skipped: list[str] = field(default_factory=list)
+    # (its robustness result file, why it has none) per (row, seed) of the policy, from the result
+    # files alone: the report lists those whose file is still missing after the sweep
+    unevaluated: list[tuple[Path, str]] = field(default_factory=list)
     efficiency_only: int = 0  # rows (x datasets) the profile measures for efficiency only
     left_out: int = 0  # (row, seed) runs outside the sweep's seed policy (``SEED_POLICIES``)
 
@@ -115,27 +131,29 @@ def plan(
         out.left_out += len(profile.seeds_for(exp)) - len(chosen)
         for seed in chosen:
             t1 = result_path(table1_dir, exp, profile.name, seed)
+            out_path = robustness_path(results_dir, exp, profile.name, seed)
             try:
                 stored = read_result(t1, table1_dir) if t1.exists() else None
             except ValueError:
                 stored = None
             if stored is None:
-                out.skipped.append(
-                    f"{label(exp, seed)}: no usable Table 1 result file {t1}: {REMAKE}"
-                )
+                why = f"{label(exp, seed)}: no usable Table 1 result file {t1}: {REMAKE}"
+                out.skipped.append(why)
+                out.unevaluated.append((out_path, why))
                 continue
             if stored.metrics.get("f1") is None:
-                why = stored.notes.get("f1", "no F1 in its result file")
-                out.skipped.append(f"{label(exp, seed)}: not trained: {why}")
+                note = stored.notes.get("f1", "no F1 in its result file")
+                why = f"{label(exp, seed)}: not trained: {note}"
+                out.skipped.append(why)
+                out.unevaluated.append((out_path, why))
                 continue
+            out.unevaluated.append((out_path, no_result(exp, seed)))
             # the snapshot of exactly the run that made the Table 1 result (its run identity)
             snap = artefact_path(cache, "snapshot", profile.name, exp, seed, stored.config)
-            out_path = robustness_path(results_dir, exp, profile.name, seed)
             if not snap.exists():
-                # an earlier sweep's result file stays in the report (scan_robustness checks
-                # it); what is skipped must not depend on this machine's cache
+                # an earlier sweep's result file stays in the report (scan_robustness checks it)
                 if not out_path.exists():
-                    out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}: {REMAKE}")
+                    out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}")
                 continue
             out.jobs.append(Job(exp, seed, snap, t1, out_path))
     return out

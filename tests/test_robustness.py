@@ -36,6 +36,7 @@ from benchmark.robustness.results import (
     RobustnessResult,
     read_robustness,
     robustness_path,
+    scan_robustness,
     write_robustness,
 )
 from benchmark.robustness.run import RobustnessOptions, run_robustness
@@ -205,6 +206,21 @@ def test_a_result_file_round_trips_and_an_edit_is_refused(tmp_path):
     old["predictions"].pop("group")
     write_checked_json(path, old)
     assert read_robustness(path).sentence_unit == "recording"
+
+
+def test_seeds_of_another_configuration_are_listed_not_averaged(tmp_path):
+    truth = [0, 1, 2, 1]
+    seeds = [_result(truth, truth, [0, 0, 2, 1], seed=s) for s in (0, 1, 2)]
+    # seed 2 scored under noise in fp32 while seeds 0 and 1 used bf16: another configuration
+    seeds = [replace(r, config={**r.config, "precision": "bf16"}) for r in seeds[:2]] + [
+        replace(seeds[2], config={**seeds[2].config, "precision": "fp32"})
+    ]
+    for r in seeds:
+        write_robustness(robustness_path(tmp_path, r.experiment, r.profile, r.seed), r)
+    kept, excluded = scan_robustness(tmp_path, "test")
+    assert [r.seed for r in kept] == [0, 1]
+    assert len(excluded) == 1 and "seed(s) 2: not averaged" in excluded[0]
+    assert "precision" in excluded[0]  # the difference is named
 
 
 CONDS = ("babble-0dB", "violet-5dB", "reverb-0.7s")

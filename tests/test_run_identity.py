@@ -101,3 +101,15 @@ def test_a_report_never_averages_two_configurations(tmp_path):
     # a tie keeps neither: both seeds are left out, each with its line
     kept, excluded = split_by_config([_result(0, BF16), _result(1, FP32)])
     assert kept == [] and len(excluded) == 2
+
+
+def test_precisions_reads_a_table_result_and_a_robustness_result():
+    from types import SimpleNamespace
+
+    from benchmark.results.identity import precisions
+
+    table = SimpleNamespace(config={"identity": {"precision": "bf16"}})
+    robustness = SimpleNamespace(config={"table1_config": {"identity": {"precision": "fp32"}}})
+    unrecorded = SimpleNamespace(config={"profile": {}})
+    assert precisions([table, robustness, unrecorded]) == ["bf16", "fp32"]
+    assert precisions([unrecorded]) == []

@@ -133,10 +133,13 @@ def split_by_config(results: Sequence) -> tuple[list, list[str]]:
 
 
 def precisions(results: Sequence) -> list[str]:
-    """The training precisions of ``results`` (resolved: "fp32" | "bf16"), sorted."""
+    """The training precisions of ``results`` (resolved: "fp32" | "bf16"), sorted. A robustness
+    result holds its Table 1 run's configuration under ``table1_config``."""
     out = set()
     for r in results:
-        identity = r.config.get("identity") if isinstance(r.config, dict) else None
+        config = r.config if isinstance(r.config, dict) else {}
+        config = config.get("table1_config", config)
+        identity = config.get("identity") if isinstance(config, dict) else None
         if isinstance(identity, dict) and identity.get("precision"):
             out.add(str(identity["precision"]))
     return sorted(out)

@@ -19,6 +19,7 @@ from benchmark.results.files import (
     not_a_result_file,
     write_checked_json,
 )
+from benchmark.results.identity import split_by_config
 from benchmark.results.stored_values import (
     config_num_classes,
     num_classes_problem,
@@ -175,7 +176,10 @@ def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessRe
 
 
 def scan_robustness(results_dir: Path, profile: str) -> tuple[list[RobustnessResult], list[str]]:
-    """Every valid robustness result of a profile (path order), and one line per file left out."""
+    """Every valid robustness result of a profile (path order), and one line per file left out:
+    unreadable, or made with another configuration than the other seeds of its row (conditions,
+    inference arithmetic, the Table 1 run's configuration: ``identity.split_by_config``), which
+    is never averaged with them."""
     folder = results_dir / profile / KIND
     results, excluded = [], []
     for p in sorted(folder.rglob("*.json")) if folder.is_dir() else ():
@@ -183,4 +187,6 @@ def scan_robustness(results_dir: Path, profile: str) -> tuple[list[RobustnessRes
             results.append(read_robustness(p, results_dir))
         except ValueError as err:
             excluded.append(str(err))
-    return results, excluded
+    kept, mixed = split_by_config(results)
+    kept_ids = {id(r) for r in kept}
+    return [r for r in results if id(r) in kept_ids], excluded + mixed  # path order

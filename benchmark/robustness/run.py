@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.arguments import check_datasets
-from benchmark.data.corruptions import CONDITIONS, get_condition
+from benchmark.data.corruptions import CONDITIONS, Condition, get_condition
 from benchmark.paper import DATASETS
 from benchmark.profiles import Profile
 from benchmark.results.reference import REFERENCE_DIR, check_out_dir
 from benchmark.robustness.report import write_robustness_report
 from benchmark.robustness.results import scan_robustness
-from benchmark.robustness.sweep import SEED_POLICIES, Plan, plan, run_sweep
+from benchmark.robustness.sweep import SEED_POLICIES, Plan, SweepLog, plan, run_sweep
 from benchmark.run.data_choice import DataChoice
 from benchmark.run.workspace import Workspace
 from quads.train import resolve_precision
@@ -61,6 +61,39 @@ def run_robustness(
     results_dir = options.out_dir / "results"
     table1_dir = options.table1_results or results_dir
     the_plan = plan(profile, options.datasets, ws.cache, results_dir, table1_dir, options.seeds)
+    if options.report_only:
+        log("robustness: --report-only: nothing evaluated; the report comes from the result files")
+        sweep = SweepLog()
+    else:
+        sweep = _sweep(options, conditions, the_plan, ws, results_dir, table1_dir, start, log)
+    results, excluded = scan_robustness(results_dir, profile.name)
+    results = [r for r in results if r.experiment.dataset in options.datasets]
+    for line in excluded:
+        log(f"excluded from the report: {line}")
+    # from the result files alone (not this machine's cache), so the report re-renders anywhere
+    missing = [why for path, why in the_plan.unevaluated if not path.exists()]
+    counts = [
+        f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
+        f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
+        f"only; {the_plan.left_out} (row, seed) runs are outside the seed policy "
+        f"`--seeds {options.seeds}`; {len(missing)} (row, seed) runs were not evaluated"
+        + (" (" + "; ".join(missing) + ")" if missing else ""),
+        *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
+    ]
+    return write_robustness_report(results, profile.name, options.out_dir, counts, excluded)
+
+
+def _sweep(
+    options: RobustnessOptions,
+    conditions: list[Condition],
+    the_plan: Plan,
+    ws: Workspace,
+    results_dir: Path,
+    table1_dir: Path,
+    start: float,  # time.perf_counter() at the command's start
+    log: Callable[[str], None],
+) -> SweepLog:
+    """Evaluate the plan's jobs (a complete result file of the same configuration is reused)."""
     precision = resolve_precision(options.precision, ws.device)
     log(
         f"robustness: {len(the_plan.jobs)} (row, seed) runs with a snapshot, "
@@ -70,15 +103,8 @@ def run_robustness(
     )
     for line in the_plan.skipped:
         log(f"skipped: {line}")
-    if options.report_only:
-        the_plan = Plan(
-            skipped=the_plan.skipped,
-            unevaluated=the_plan.unevaluated,
-            efficiency_only=the_plan.efficiency_only,
-            left_out=the_plan.left_out,
-        )
     sweep = run_sweep(
-        profile,
+        options.profile,
         conditions,
         the_plan,
         ws,
@@ -96,18 +122,4 @@ def run_robustness(
         + ", ".join(f"{d} {s:.0f} s" for d, s in sorted(sweep.feature_seconds.items()))
         + f"; inference {sweep.inference_seconds:.0f} s)"
     )
-    results, excluded = scan_robustness(results_dir, profile.name)
-    results = [r for r in results if r.experiment.dataset in options.datasets]
-    for line in excluded:
-        log(f"excluded from the report: {line}")
-    # from the result files alone (not this machine's cache), so the report re-renders anywhere
-    missing = [why for path, why in the_plan.unevaluated if not path.exists()]
-    counts = [
-        f"Rows evaluated: {len(results)} (row, seed) result files; skipped: "
-        f"{profile.name} measures {the_plan.efficiency_only} (row, dataset) pairs for efficiency "
-        f"only; {the_plan.left_out} (row, seed) runs are outside the seed policy "
-        f"`--seeds {options.seeds}`; {len(missing)} (row, seed) runs were not evaluated"
-        + (" (" + "; ".join(missing) + ")" if missing else ""),
-        *(f"Damaged snapshot, not evaluated: {d}" for d in sweep.damaged),
-    ]
-    return write_robustness_report(results, profile.name, options.out_dir, counts, excluded)
+    return sweep

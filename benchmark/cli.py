@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         "into another --out folder",
     )
     con.add_argument(
+        "--retrain",
+        action="store_true",
+        help="where a run's final state is not in the cache, train its budget again first "
+        "(same configuration as its result file, else skipped; its curve is checked against "
+        "the file's before it is continued)",
+    )
+    con.add_argument(
         "--results",
         type=Path,
         default=None,

@@ -248,6 +248,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         every_run=args.all,
         evidence=evidence,
+        retrain=args.retrain,
     )
     return _announce(md, js, show=True)
 

@@ -27,8 +27,13 @@ few that had not levelled off 3 epochs past the budget, continued to the cap, in
 ``--out`` folder.
 
 Writes ``continuation-<table>.md`` / ``.json`` into the profile's reference folder (or ``--out``).
-A run whose final state is not in the cache, or whose cached history is not its result file's,
-is skipped with the reason (never retrained from scratch under this name).
+A run whose final state is not in the cache is skipped with the reason, unless ``--retrain``: then
+its budget is trained again first (deterministic on CPU, through the prefix cache, so an
+interrupted retrain resumes), provided a run here has the result file's configuration (same
+precision, corpus, profile, schedule ...; else skipped naming the difference). Either way a run
+whose budget curve is not its result file's (another run of this name, or another machine's
+arithmetic) is skipped with the reason: the continued epochs extend only the run the result file
+records.
 """
 
 from __future__ import annotations
@@ -50,8 +55,10 @@ from benchmark.report.climbing import (
 )
 from benchmark.report.continued import attach
 from benchmark.results.files import Result, scan_results
+from benchmark.results.identity import config_differences
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
+from benchmark.run.experiment import run_config
 from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model, prefix_dir, prefix_entry, schedule_for
 from benchmark.run.workspace import Workspace
@@ -94,11 +101,13 @@ def continue_runs(
     seeds: Sequence[int] | None = None,
     every_run: bool = False,
     evidence: Sequence[dict] | None = None,
+    retrain: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
     """Continue the flagged runs (``every_run``: all trained runs; ``evidence``: a continuation
     check's entries (``report.continued.load_continued``): only the runs still climbing after
-    it) and write the report; returns its Markdown and JSON paths."""
+    it; ``retrain``: train a run's budget again where its final state is not cached) and write
+    the report; returns its Markdown and JSON paths."""
     if epochs < 1:
         raise ValueError(f"--epochs {epochs}: must be at least 1")
     runs, skipped = [], []
@@ -113,10 +122,11 @@ def continue_runs(
         kinds = to_continue(r, every_run, after_check=evidence is not None)
         if kinds is None:
             continue
-        label = f"{r.experiment.row} {r.experiment.bits} bit {r.experiment.dataset} seed {r.seed}"
+        e = r.experiment  # init and strategy tell Table 2's rows of one bit width apart
+        label = f"{e.row} {e.bits} bit ({e.init}, {e.strategy}) {e.dataset} seed {r.seed}"
         start = time.perf_counter()
         try:
-            entry = _continue(r, profile, ws, epochs, label)
+            entry = _continue(r, profile, ws, epochs, label, retrain)
         except _Skip as why:
             skipped.append(f"{label}: {why}")
             log(f"continue: skipped {label}: {why}")
@@ -157,13 +167,23 @@ class _Skip(Exception):
     """A run this check cannot continue, and why."""
 
 
-def _continue(r: Result, profile: Profile, ws: Workspace, epochs: int, label: str) -> dict:
+def _continue(
+    r: Result, profile: Profile, ws: Workspace, epochs: int, label: str, retrain: bool = False
+) -> dict:
     exp = r.experiment
     prof = ws.choice.profile_for(profile, exp.dataset)
     schedule = schedule_for(exp, prof)
     prefix = prefix_dir(ws, prof)
     if not prefix_entry(ws, exp, prof, schedule, len(schedule.phases), r.seed).is_file():
-        raise _Skip(f"its final state is not in the prefix cache under {prefix}")
+        if not retrain:
+            raise _Skip(
+                f"its final state is not in the prefix cache under {prefix} (--retrain trains "
+                "its budget again first)"
+            )
+        here = run_config(exp, profile, ws.choice, ws)
+        if here != r.config:
+            diffs = "; ".join(config_differences(r.config, here)[:3])
+            raise _Skip(f"a run here would be another configuration than its result file ({diffs})")
     model, _ = initial_model(exp, prof, r.seed, len(ws.corpus(exp.dataset).intents))
     outcome, _ = fit(
         exp,
@@ -180,7 +200,10 @@ def _continue(r: Result, profile: Profile, ws: Workspace, epochs: int, label: st
     if [round(h["valid_accuracy"], 4) for h in restored] != [
         round(h["valid_accuracy"], 4) for h in stored
     ]:
-        raise _Skip("the cached run's curve is not its result file's (another run of this name)")
+        raise _Skip(
+            "the restored or retrained budget's curve is not its result file's (another run of "
+            "this name, or another machine's arithmetic)"
+        )
     phases = [dataclasses.asdict(p) for p in schedule.phases]
     kind = kind_of(phases[-1])
     budget = curves(stored, phases)[kind]

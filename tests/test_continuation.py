@@ -3,7 +3,9 @@ validation only; the budget is never trained again and the result files never ch
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import re
 
 import pytest
@@ -60,6 +62,7 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
         PROFILE, "table1", ws, out / "results", out, 2, every_run=True, log=lambda line: None
     )
     assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
+    cached = json.loads(js.read_text())["runs"]
     text = md.read_text()
     assert "| QUADS | 4 | pretrained | MCT | FSC | 0 |" in text
     assert re.search(r"Datasets: all; seeds: all\. [01] of 1 continued runs were still", text)
@@ -79,6 +82,44 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     )
     assert epochs_trained == []
     assert "its final state is not in the prefix cache" in md.read_text()
+
+    # --retrain: a run of another configuration than the result file's is not trained at all
+    other = dataclasses.replace(PROFILE, alpha=PROFILE.alpha / 2)
+    md, _ = continue_runs(
+        other,
+        "table1",
+        Workspace(other, DataChoice(), empty),
+        out / "results",
+        out,
+        2,
+        every_run=True,
+        retrain=True,
+        log=lambda line: None,
+    )
+    assert epochs_trained == []
+    assert "would be another configuration than its result file" in md.read_text()
+    assert "alpha" in md.read_text()
+
+    # --retrain with the same configuration: the budget again (checked against the result
+    # file's curve), then the same 2 epochs past it as from the cached state
+    _, js = continue_runs(
+        PROFILE,
+        "table1",
+        Workspace(PROFILE, DataChoice(), empty),
+        out / "results",
+        out,
+        2,
+        every_run=True,
+        retrain=True,
+        log=lambda line: None,
+    )
+    assert epochs_trained == list(range(1, 10))
+    retrained = json.loads(js.read_text())["runs"]
+    drop = ("seconds",)
+    assert [{k: v for k, v in e.items() if k not in drop} for e in retrained] == [
+        {k: v for k, v in e.items() if k not in drop} for e in cached
+    ]
+    assert _digest(out / "results") == before
 
 
 def test_past_three_epochs_the_rule_asks_whether_the_continued_curve_still_rises():

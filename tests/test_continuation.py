@@ -57,68 +57,48 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
         return train_epoch(*args, **kwargs)
 
     monkeypatch.setattr(quads.engine, "train_epoch", counting)
-    ws = Workspace(PROFILE, DataChoice(), cache)
-    md, js = continue_runs(
-        PROFILE, "table1", ws, out / "results", out, 2, every_run=True, log=lambda line: None
-    )
+
+    def continued(folder, profile=PROFILE, retrain=False):
+        """2 epochs past the budget of every trained run, from the cache ``folder``."""
+        ws = Workspace(profile, DataChoice(), folder)
+        md, js = continue_runs(
+            profile,
+            "table1",
+            ws,
+            out / "results",
+            out,
+            2,
+            every_run=True,
+            retrain=retrain,
+            log=lambda line: None,
+        )
+        return md.read_text(), [
+            {k: v for k, v in e.items() if k != "seconds"}
+            for e in json.loads(js.read_text())["runs"]
+        ]
+
+    text, from_cache = continued(cache)
     assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
-    cached = json.loads(js.read_text())["runs"]
-    text = md.read_text()
     assert "| QUADS | 4 | pretrained | MCT | FSC | 0 |" in text
     assert re.search(r"Datasets: all; seeds: all\. [01] of 1 continued runs were still", text)
     assert _digest(out / "results") == before
 
     # another cache holds no final state: skipped with the reason, nothing retrained
     epochs_trained.clear()
-    md, _ = continue_runs(
-        PROFILE,
-        "table1",
-        Workspace(PROFILE, DataChoice(), empty),
-        out / "results",
-        out,
-        2,
-        every_run=True,
-        log=lambda line: None,
-    )
-    assert epochs_trained == []
-    assert "its final state is not in the prefix cache" in md.read_text()
+    text, runs = continued(empty)
+    assert epochs_trained == [] and runs == []
+    assert "its final state is not in the prefix cache" in text
 
     # --retrain: a run of another configuration than the result file's is not trained at all
-    other = dataclasses.replace(PROFILE, alpha=PROFILE.alpha / 2)
-    md, _ = continue_runs(
-        other,
-        "table1",
-        Workspace(other, DataChoice(), empty),
-        out / "results",
-        out,
-        2,
-        every_run=True,
-        retrain=True,
-        log=lambda line: None,
-    )
-    assert epochs_trained == []
-    assert "would be another configuration than its result file" in md.read_text()
-    assert "alpha" in md.read_text()
+    text, runs = continued(empty, dataclasses.replace(PROFILE, alpha=PROFILE.alpha / 2), True)
+    assert epochs_trained == [] and runs == []
+    assert "would be another configuration than its result file" in text and "alpha" in text
 
     # --retrain with the same configuration: the budget again (checked against the result
     # file's curve), then the same 2 epochs past it as from the cached state
-    _, js = continue_runs(
-        PROFILE,
-        "table1",
-        Workspace(PROFILE, DataChoice(), empty),
-        out / "results",
-        out,
-        2,
-        every_run=True,
-        retrain=True,
-        log=lambda line: None,
-    )
+    _, runs = continued(empty, retrain=True)
     assert epochs_trained == list(range(1, 10))
-    retrained = json.loads(js.read_text())["runs"]
-    drop = ("seconds",)
-    assert [{k: v for k, v in e.items() if k not in drop} for e in retrained] == [
-        {k: v for k, v in e.items() if k not in drop} for e in cached
-    ]
+    assert runs == from_cache and len(runs) == 1
     assert _digest(out / "results") == before
 
 

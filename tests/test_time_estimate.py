@@ -211,3 +211,40 @@ def test_an_estimate_measured_on_a_busy_cpu_says_so(cpu_reference):
     busy = estimate_line(est((2.7, 2)))
     assert "load average 2.7 on 2 cores" in busy and "assumes the machine stays that busy" in busy
     assert "busy" not in estimate_line(est((0.4, 2)))
+
+
+def test_a_run_in_another_precision_than_the_reference_scales_its_trained_runs_only(tmp_path):
+    """The calibration step is fp32 on both machines, so it cannot see that the reference trained
+    in bf16: a run that trains in fp32 (a CPU without native bf16) takes FP32_OVER_BF16 x as
+    long per trained run; an efficiency-only row is not training."""
+    folder = tmp_path / "reference"
+    ctl = next(e for e in experiments("table1") if e.row == "CTL" and e.dataset == "FSC")
+    for exp, wall in ((_quads4(), 120.0), (ctl, 10.0)):
+        result = Result(
+            exp,
+            "cpu",
+            0,
+            "synthetic-fsc",
+            {},
+            config={"profile": {"n_frames": 300}, "identity": {"precision": "bf16"}},
+            wall_seconds=wall,
+            training={"phases": PHASES},
+            data={"features": {"train": {"utterances": 620}}},
+        )
+        write_result(result_path(folder / "results", exp, "cpu", 0), result)
+    todo = [(_quads4(), 0), (ctl, 0)]
+
+    def est(precision):
+        return plan_estimate(
+            "table1", todo, PROFILES["cpu"], {"FSC": 620}, folder, None, None, precision
+        )
+
+    assert est("bf16").per_run == (120.0, 10.0) and est(None).per_run == (120.0, 10.0)
+    fp32 = est("fp32")
+    factor = run_reference.FP32_OVER_BF16
+    assert fp32.per_run == pytest.approx((120.0 * factor, 10.0))
+    assert fp32.seconds == pytest.approx(120.0 * factor + 10.0)
+    line = estimate_line(fp32)
+    assert f"trained runs x {factor:.2f}: the reference trained in bf16" in line
+    assert "this CPU has no native bf16" in line
+    assert "trained in" not in estimate_line(est("bf16"))

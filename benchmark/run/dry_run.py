@@ -34,7 +34,12 @@ def dry_run(table: str, options) -> tuple[str, int]:
     # the run's own estimate (runner.run_table prints the same figure before training)
     todo = [(r.exp, r.seed) for r in plan.todo]
     est = plan_estimate(
-        table, todo, profile, train_utterances(pf.data, profile.subset), options.reference_dir
+        table,
+        todo,
+        profile,
+        train_utterances(pf.data, profile.subset),
+        options.reference_dir,
+        precision=ws.precision,
     )
     text = preflight.plan_text(table, pf, runs, profile, estimate_line(est))
     return text, 2 if pf.problems else 0

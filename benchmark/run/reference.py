@@ -16,9 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from benchmark.results.identity import precisions
 from benchmark.results.reference import REFERENCE_DIR
 
 CALIBRATION_FILE = "calibration.json"
+
+# How much longer training takes in fp32 than in bf16 autocast on a CPU with native bf16, which
+# the fp32 calibration step cannot see. Measured on the reference's machine type (2-core AMD EPYC,
+# AVX512-BF16): QUADS 4 bit FSC seed 0 of the cpu profile trained in 188 s in fp32 against 51 s
+# in bf16 (3.69x, docs/reference-runs.md "Across machines and precisions"); per utterance, a
+# tiny-student step took 0.54 s for 8 in fp32 (calibration.json) and 0.29 s for 16 in bf16
+# (DESIGN.md "Speed facts"): 3.7x.
+FP32_OVER_BF16 = 3.7
 
 
 # --- time estimate ---------------------------------------------------------------------------
@@ -72,6 +81,10 @@ class Estimate:
     setup_seconds: float = 0.0  # the reference's corpus generation and feature caching, scaled
     # (1-min load average, cores) when the speed was measured on a busy CPU, else None
     busy: tuple[float, int] | None = None
+    # (the reference's training precision, this run's) where they differ (the per-run times
+    # are then scaled by ``precision_factor``), else None
+    precisions: tuple[str, str] | None = None
+    precision_factor: float = 1.0
 
 
 def run_epochs(exp, profile) -> int:
@@ -150,12 +163,15 @@ def plan_estimate(
     reference_dir: Path = REFERENCE_DIR,
     measure=None,
     load: Callable[[], tuple[float, int]] | None = None,
+    precision: str | None = None,
 ) -> Estimate | None:
     """The one time estimate of ``--dry-run`` and of the run (``runner.run_table``): from the
     reference of ``profile`` in ``reference_dir`` when it has runs of ``table``, else from the
     ``cpu`` reference (``reference_dir_for("cpu")``), scaled to this run (``estimate``) and to
     this machine (``measure``, default ``calibrate``, / the reference's calibration, where it has
-    one; ``load``, default ``os.getloadavg``, says whether other work shared the CPU meanwhile).
+    one; ``load``, default ``os.getloadavg``, says whether other work shared the CPU meanwhile)
+    and to this run's training ``precision`` ("fp32" | "bf16", resolved) where the reference
+    trained in the other one (``FP32_OVER_BF16``; the calibration step is fp32 on both machines).
     ``train``: dataset -> training utterances of this run (None: unknown). None when no
     reference has runs of ``table``."""
     from benchmark.results.files import scan_results
@@ -178,8 +194,31 @@ def plan_estimate(
     est = estimate(todo, reference, scale, profile, train)
     setup = float(((calibration or {}).get("setup_seconds") or {}).get(table, 0.0))
     setup *= scale or 1.0
-    return replace(
+    est = replace(
         est, basis=basis, rough=est.rough or basis != profile.name, setup_seconds=setup, busy=busy
+    )
+    trained = [run_epochs(exp, profile.for_dataset(exp.dataset)) > 0 for exp, *_ in todo]
+    return scaled_to_precision(est, trained, precisions(reference), precision)
+
+
+def scaled_to_precision(
+    est: Estimate, trained: Sequence[bool], reference: Sequence[str], here: str | None
+) -> Estimate:
+    """``est`` with the times of its trained runs (``trained``, per run) scaled from the
+    reference's training precision (its result files': one of "fp32" / "bf16") to this run's
+    (``here``); as it is where either is unknown, mixed or the same. Efficiency-only rows and
+    corpus generation are not training. A trained run's measurements (GMACs, energy) are scaled
+    with its training, so the factor overstates runs whose measurements take much of their time
+    (the smoke profile's)."""
+    if here is None or len(reference) != 1 or reference[0] == here:
+        return est
+    pair = (reference[0], here)
+    factor = {("bf16", "fp32"): FP32_OVER_BF16, ("fp32", "bf16"): 1 / FP32_OVER_BF16}.get(pair)
+    if factor is None:
+        return est
+    per_run = tuple(t * factor if on else t for t, on in zip(est.per_run, trained, strict=True))
+    return replace(
+        est, seconds=sum(per_run), per_run=per_run, precisions=pair, precision_factor=factor
     )
 
 
@@ -220,6 +259,14 @@ def estimate_line(est: Estimate | None) -> str:
                 f"measured while other work kept the CPU busy (load average {est.busy[0]:.1f} on "
                 f"{est.busy[1]} cores), so it assumes the machine stays that busy"
             )
+    if est.precisions is not None:
+        ref, here = est.precisions
+        how.append(
+            f"trained runs x {est.precision_factor:.2f}: the reference trained in {ref}, this run "
+            f"trains in {here}"
+            + (" (this CPU has no native bf16)" if here == "fp32" else "")
+            + f"; fp32 training took {FP32_OVER_BF16}x as long as bf16 on the reference's machine"
+        )
     setup = ""
     if est.setup_seconds:
         setup = (

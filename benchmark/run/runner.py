@@ -159,6 +159,7 @@ def run_table(table: str, options: RunOptions, log: Callable[[str], None] = prin
             profile,
             train_utterances(pf.data, profile.subset),
             options.reference_dir,
+            precision=ws.precision,
         )
     if todo:
         for line in _plan_lines(todo, est):

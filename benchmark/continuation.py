@@ -53,7 +53,7 @@ from benchmark.report.climbing import (
     kind_of,
     n_valid_of,
 )
-from benchmark.report.continued import attach
+from benchmark.report.continued import attach, run_label
 from benchmark.results.files import Result, scan_results
 from benchmark.results.identity import config_differences
 from benchmark.results.noise import noise_points
@@ -122,8 +122,8 @@ def continue_runs(
         kinds = to_continue(r, every_run, after_check=evidence is not None)
         if kinds is None:
             continue
-        e = r.experiment  # init and strategy tell Table 2's rows of one bit width apart
-        label = f"{e.row} {e.bits} bit ({e.init}, {e.strategy}) {e.dataset} seed {r.seed}"
+        e = r.experiment
+        label = run_label(e.row, e.bits, e.init, e.strategy, e.dataset, r.seed)
         start = time.perf_counter()
         try:
             entry = _continue(r, profile, ws, epochs, label, retrain)

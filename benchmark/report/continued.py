@@ -53,6 +53,12 @@ def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
     return [dict(e, epochs=payload.get("epochs")) for e in payload["runs"]]
 
 
+def run_label(row, bits, init, strategy, dataset, seed) -> str:
+    """How the continuation check names a run: init and strategy tell Table 2's rows of one bit
+    width apart."""
+    return f"{row} {bits} bit ({init}, {strategy}) {dataset} seed {seed}"
+
+
 def _key(row, bits, dataset, init, strategy, seed) -> tuple:
     return (row, int(bits), dataset, init, strategy, int(seed))
 
@@ -82,7 +88,7 @@ def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Res
         training = dict(r.training, **{CONTINUED: entry})
         out.append(dataclasses.replace(r, training=training))
     unmatched = [
-        f"{e['row']} {e['bits']} bit ({e['init']}, {e['strategy']}) {e['dataset']} seed {e['seed']}"
+        run_label(e["row"], e["bits"], e["init"], e["strategy"], e["dataset"], e["seed"])
         for key, e in by_key.items()
         if key not in used
     ]

@@ -171,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the file's before it is continued)",
     )
     con.add_argument(
+        "--twin",
+        choices=[p for p in PRECISIONS if p != "auto"],
+        help="train each run's budget again in this precision where its result file was made "
+        "in another (e.g. fp32 on a CPU without native bf16) and continue that twin: evidence "
+        "about the recipe in a report of its own, never read by the tables (implies --retrain)",
+    )
+    con.add_argument(
         "--results",
         type=Path,
         default=None,

@@ -224,9 +224,16 @@ def cmd_continue(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     if args.datasets:
         check_datasets(args.datasets)
+    if args.twin:
+        profile = dataclasses.replace(profile, precision=args.twin)
     ws = Workspace(profile, _data_choice(args), args.cache_dir)
     out = args.out or reference_dir_for(profile.name)
     source = args.results or out
+    if args.twin and out.resolve() == source.resolve():
+        raise ValueError(
+            f"--twin: write the twins' report to another --out than {source} (the tables read "
+            "continuation evidence there, and a twin is not evidence for their cells)"
+        )
     evidence = None
     if args.still_climbing:
         from benchmark.report.continued import continuation_path, load_continued
@@ -248,7 +255,8 @@ def cmd_continue(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         every_run=args.all,
         evidence=evidence,
-        retrain=args.retrain,
+        retrain=args.retrain or bool(args.twin),
+        twin=bool(args.twin),
     )
     return _announce(md, js, show=True)
 

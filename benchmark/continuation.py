@@ -34,6 +34,13 @@ precision, corpus, profile, schedule ...; else skipped naming the difference). E
 whose budget curve is not its result file's (another run of this name, or another machine's
 arithmetic) is skipped with the reason: the continued epochs extend only the run the result file
 records.
+
+``--twin fp32`` (or bf16) is for a machine that cannot make the result files' configuration
+(e.g. bf16 files on a CPU without native bf16): each run's budget is trained again in that
+precision, a configuration of its own that may differ from the result file's in precision alone,
+and that twin is continued and judged on its own curve (the file's budget best is shown beside
+it). Evidence about the recipe, not about the result file's run: its payload says ``twin``, and
+the tables refuse to read it as continuation evidence (``report.continued.load_continued``).
 """
 
 from __future__ import annotations
@@ -102,12 +109,15 @@ def continue_runs(
     every_run: bool = False,
     evidence: Sequence[dict] | None = None,
     retrain: bool = False,
+    twin: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
     """Continue the flagged runs (``every_run``: all trained runs; ``evidence``: a continuation
     check's entries (``report.continued.load_continued``): only the runs still climbing after
-    it; ``retrain``: train a run's budget again where its final state is not cached) and write
-    the report; returns its Markdown and JSON paths."""
+    it; ``retrain``: train a run's budget again where its final state is not cached; ``twin``:
+    where a result file's precision is not ``ws.precision``, train and continue its twin in
+    ``ws.precision``, module docstring) and write the report; returns its Markdown and JSON
+    paths."""
     if epochs < 1:
         raise ValueError(f"--epochs {epochs}: must be at least 1")
     runs, skipped = [], []
@@ -126,7 +136,7 @@ def continue_runs(
         label = run_label(e.row, e.bits, e.init, e.strategy, e.dataset, r.seed)
         start = time.perf_counter()
         try:
-            entry = _continue(r, profile, ws, epochs, label, retrain)
+            entry = _continue(r, profile, ws, epochs, label, retrain, twin)
         except _Skip as why:
             skipped.append(f"{label}: {why}")
             log(f"continue: skipped {label}: {why}")
@@ -143,6 +153,7 @@ def continue_runs(
         **({"selected": "still climbing after the recorded check"} if evidence is not None else {}),
         "seeds": sorted(seeds) if seeds is not None else "all",
         "split": "valid",
+        **({"twin": {"precision": ws.precision}} if twin else {}),
         "runs": runs,
         "skipped": skipped,
         "provenance": provenance(),
@@ -167,14 +178,44 @@ class _Skip(Exception):
     """A run this check cannot continue, and why."""
 
 
+def file_precision(r: Result) -> str | None:
+    """The training precision a result file's run identity records."""
+    identity = (r.config or {}).get("identity") or {}
+    return identity.get("precision") if isinstance(identity, dict) else None
+
+
+def _check_twin(r: Result, here: dict) -> None:
+    """A twin may differ from its result file's configuration in the precision alone."""
+    diffs = [
+        d
+        for d in config_differences(r.config, here)
+        if d.split(":", 1)[0].rsplit(".", 1)[-1] != "precision"
+    ]
+    if diffs:
+        raise _Skip(
+            "its twin would differ from the result file in more than the precision ("
+            + "; ".join(diffs[:3])
+            + ")"
+        )
+
+
 def _continue(
-    r: Result, profile: Profile, ws: Workspace, epochs: int, label: str, retrain: bool = False
+    r: Result,
+    profile: Profile,
+    ws: Workspace,
+    epochs: int,
+    label: str,
+    retrain: bool = False,
+    twin: bool = False,
 ) -> dict:
     exp = r.experiment
     prof = ws.choice.profile_for(profile, exp.dataset)
     schedule = schedule_for(exp, prof)
     prefix = prefix_dir(ws, prof)
-    if not prefix_entry(ws, exp, prof, schedule, len(schedule.phases), r.seed).is_file():
+    twin = twin and file_precision(r) != ws.precision
+    if twin:
+        _check_twin(r, run_config(exp, profile, ws.choice, ws))
+    elif not prefix_entry(ws, exp, prof, schedule, len(schedule.phases), r.seed).is_file():
         if not retrain:
             raise _Skip(
                 f"its final state is not in the prefix cache under {prefix} (--retrain trains "
@@ -197,7 +238,7 @@ def _continue(
     )
     stored = r.training.get("history") or []
     restored = outcome.history[: len(stored)]
-    if [round(h["valid_accuracy"], 4) for h in restored] != [
+    if not twin and [round(h["valid_accuracy"], 4) for h in restored] != [
         round(h["valid_accuracy"], 4) for h in stored
     ]:
         raise _Skip(
@@ -206,8 +247,17 @@ def _continue(
         )
     phases = [dataclasses.asdict(p) for p in schedule.phases]
     kind = kind_of(phases[-1])
-    budget = curves(stored, phases)[kind]
+    budget = curves(restored if twin else stored, phases)[kind]
     more = [float(h["valid_accuracy"]) for h in outcome.history[len(stored) :]]
+    if twin:
+        # the twin's own budget curve is judged; the file's best is shown beside it
+        twin_of = {
+            "file_precision": file_precision(r),
+            "file_budget_best": round(max(curves(stored, phases)[kind]), 2),
+            "budget_curve": [round(a, 2) for a in budget],
+        }
+    else:
+        twin_of = {}
     return {
         "row": exp.row,
         "bits": exp.bits,
@@ -217,11 +267,13 @@ def _continue(
         "seed": r.seed,
         "kind": kind,
         **judge(budget, more, n_valid_of(r.data)),
+        **twin_of,
     }
 
 
 def continuation_lines(payload: dict) -> list[str]:
     """The Markdown report of one ``continue_runs`` payload."""
+    twin = payload.get("twin")
     n = len(payload["runs"])
     still = sum(1 for e in payload["runs"] if e["climbing"])
     lines = [
@@ -241,23 +293,29 @@ def continuation_lines(payload: dict) -> list[str]:
             if payload.get("selected")
             else []
         ),
+        *_twin_lines(payload),
         f"Datasets: {_listed(payload.get('datasets', 'all'))}; seeds: "
         f"{_listed(payload.get('seeds', 'all'))}. {still} of {n} continued runs were still "
         f"climbing; {n - still} had levelled off.",
         "",
         "| row | bits | init | strategy | dataset | seed | flagged (kind) | budget best | continued "
-        "| gain | noise | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| gain | noise | verdict |" + (" result file's budget best |" if twin else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if twin else ""),
     ]
     for e in payload["runs"]:
         flagged = " + ".join(e["climbing_kinds"]) or "–"
         continued = ", ".join(f"{a:.1f}" for a in e["continued"])
         verdict = "still climbing" if e["climbing"] else "levelled off"
+        file_best = (
+            f" {e['file_budget_best']:.1f} ({e['file_precision']}) |"
+            if "file_budget_best" in e
+            else (" – |" if twin else "")
+        )
         lines.append(
             f"| {e['row']} | {e['bits']} | {e['init']} | {e['strategy']} | {e['dataset']} "
             f"| {e['seed']} | {flagged} "
             f"| {e['budget_best']:.1f} ({e['kind']}) | {continued} | {e['gain']:+.1f} "
-            f"| {e['noise']:.1f} | {verdict} |"
+            f"| {e['noise']:.1f} | {verdict} |" + file_best
         )
     if payload["skipped"]:
         lines += ["", "Skipped:", "", *(f"- {s}" for s in payload["skipped"])]
@@ -279,3 +337,17 @@ def _rule(epochs: int) -> str:
 
 def _listed(value) -> str:
     return value if isinstance(value, str) else ", ".join(str(v) for v in value)
+
+
+def _twin_lines(payload: dict) -> list[str]:
+    twin = payload.get("twin")
+    if not twin:
+        return []
+    return [
+        f"**Twins, trained in {twin['precision']}.** Each run's budget was trained again in "
+        f"{twin['precision']} (`--twin`), where its result file was made in another precision "
+        "(last column), then continued: another configuration than the result files, judged on "
+        "its own curve ('budget best' is the twin's). This is evidence about the recipe, not "
+        "about the result file's run: the tables do not read it, and no cell of theirs changes.",
+        "",
+    ]

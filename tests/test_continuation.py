@@ -127,3 +127,56 @@ def test_still_climbing_continues_only_the_runs_a_recorded_check_did_not_level_o
     assert to_continue(rising, every_run=False, after_check=True) == ["float"]
     # a flagged run the check did not reach is still flagged: continued
     assert to_continue(flagged, every_run=False, after_check=True) == ["float"]
+
+
+@pytest.mark.slow
+def test_a_twin_in_the_other_precision_is_trained_continued_and_labelled(
+    tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
+):
+    from benchmark.report.continued import load_continued
+    from benchmark.results.files import scan_results
+
+    tiny_setup(tmp_path, monkeypatch, tiny_fsc_corpora, ("cache", "twin-cache"))
+    out, twin_cache = tmp_path / "run", tmp_path / "twin-cache"
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    run(out, tmp_path / "cache", log=lambda line: None)  # QUADS 4 bit, FSC, seed 0: D4 + Q3
+    before = _digest(out / "results")
+    (r,) = scan_results(out / "results", PROFILE.name, "table1").results
+    made_in = r.config["identity"]["precision"]
+    other = "fp32" if made_in == "bf16" else "bf16"
+
+    def twins(profile, folder):
+        ws = Workspace(profile, DataChoice(), twin_cache)
+        _, js = continue_runs(
+            profile,
+            "table1",
+            ws,
+            out / "results",
+            folder,
+            2,
+            every_run=True,
+            retrain=True,
+            twin=True,
+            log=lambda line: None,
+        )
+        return js
+
+    # a twin may differ from its result file in the precision alone
+    js = twins(
+        dataclasses.replace(PROFILE, precision=other, alpha=PROFILE.alpha / 2), tmp_path / "a"
+    )
+    payload = json.loads(js.read_text())
+    assert payload["runs"] == [] and "more than the precision" in payload["skipped"][0]
+
+    js = twins(dataclasses.replace(PROFILE, precision=other), tmp_path / "twin")
+    payload = json.loads(js.read_text())
+    (entry,) = payload["runs"]
+    assert payload["twin"] == {"precision": other} and entry["file_precision"] == made_in
+    assert len(entry["budget_curve"]) == 3 and len(entry["continued"]) == 2  # Q3, then 2 more
+    assert entry["budget_best"] == max(entry["budget_curve"])
+    text = js.with_suffix(".md").read_text()
+    assert f"Twins, trained in {other}" in text and f"({made_in}) |" in text
+    assert _digest(out / "results") == before
+    # the tables never read a twin's continuation as evidence for the result files
+    with pytest.raises(ValueError, match="another configuration than the result files"):
+        load_continued(tmp_path / "twin", "table1", PROFILE.name)

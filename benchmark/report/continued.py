@@ -48,6 +48,12 @@ def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
         raise ValueError(f"{path}: not a continuation payload (no 'runs' list)")
     if payload.get("table") != table:
         raise ValueError(f"{path}: holds table {payload.get('table')!r}, not {table!r}")
+    if payload.get("twin"):
+        raise ValueError(
+            f"{path}: continues twins trained in {payload['twin'].get('precision')} "
+            "(`quads-bench continue --twin`), another configuration than the result files: "
+            "not evidence for their cells; keep it in a folder of its own"
+        )
     if payload.get("profile") != profile:
         return []  # another profile's check: none of its runs are this report's
     return [dict(e, epochs=payload.get("epochs")) for e in payload["runs"]]

@@ -231,3 +231,51 @@ def test_a_continuation_payload_of_another_table_is_an_error_and_of_another_prof
     path.write_text("{not json")
     with pytest.raises(ValueError, match="continuation-table1.json: not valid JSON"):
         load_continued(tmp_path, "table1", "smoke")
+
+
+def test_a_continuation_to_the_cap_supersedes_the_check_and_the_report_names_both(tmp_path):
+    import json
+
+    from benchmark.report.continued import CAP_FOLDER
+    from benchmark.report.tables import write_report
+
+    run = dataclasses.replace(
+        _run(_quads(32), RISING, [D, F, D, F, F]),
+        provenance={
+            "commit": "abc",
+            "date": "2026-01-01T00:00:00Z",
+            "versions": {"torch": "x"},
+            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+        },
+    )
+    (tmp_path / "continuation-table1.json").write_text(json.dumps(_payload([_entry(True)])))
+
+    def rendered():
+        md, js = write_report("table1", [run], "smoke", tmp_path)
+        (f1,) = [
+            c
+            for c in json.loads(js.read_text())
+            if (c["metric"], c["bits"], c["dataset"], c["row"]) == ("f1", 32, "FSC", "QUADS")
+        ]
+        return md.read_text(), f1
+
+    text, f1 = rendered()  # the check alone: still climbing 3 epochs past the budget
+    assert f1["climbing"] is True
+    assert "QUADS 32 bit on FSC (seed 0 (float; still rising 3 epochs past the budget))" in text
+
+    cap = tmp_path / CAP_FOLDER
+    cap.mkdir()
+    rising = _payload([_entry(True, continued=[70.0 + i for i in range(19)])])
+    (cap / "continuation-table1.json").write_text(json.dumps(dict(rising, epochs=19)))
+    text, f1 = rendered()
+    assert f1["climbing"] is True and "still rising 19 epochs past the budget" in text
+    assert "`continuation-table1.md` and `to-the-cap/continuation-table1.md`" not in text
+    assert "the continued epochs in `to-the-cap/continuation-table1.md`" in text
+
+    flat = _payload([_entry(False, continued=[71.0] * 19)])
+    (cap / "continuation-table1.json").write_text(json.dumps(dict(flat, epochs=19)))
+    text, f1 = rendered()  # levelled off by the cap: not climbing, whatever the check said
+    assert f1["climbing"] is False and f1["levelled_when_continued_seeds"] == [0]
+    assert (
+        "curves are in `to-the-cap/continuation-table1.md`): QUADS 32 bit on FSC (seed 0)" in text
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.report.continued import load_continued
+from benchmark.report.continued import load_evidence
 from benchmark.report.tables import write_report
 from benchmark.results.files import scan_results
 from benchmark.results.reference import reference_dir_for
@@ -23,7 +23,7 @@ def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
     assert committed_md.is_file(), f"{committed_md} is missing"
     scan = scan_results(folder / "results", profile, table)
     assert scan.results, f"no result files under {folder / 'results'}"
-    continued = load_continued(folder, table, profile)  # the continuation check's evidence
+    continued = load_evidence(folder, table, profile)  # the continuations' evidence
     md, js = write_report(
         table, scan.results, profile, tmp_path, excluded=scan.excluded, continued=continued
     )

@@ -4,7 +4,8 @@ levelled off when continued is not climbing.
 The climbing rule (``report.climbing``) reads a run's own curve, which ends with its budget: a
 run whose budget ends where its plateau starts cannot show that plateau. ``quads-bench continue``
 (``benchmark.continuation``) trains such runs a few epochs past the budget (validation only) and
-writes ``continuation-<table>.json`` beside the tables: one entry per continued run (row, bits,
+writes ``continuation-<table>.json`` beside the tables (a continuation to the cap, later, in
+``to-the-cap/``; ``load_evidence``): one entry per continued run (row, bits,
 dataset, init, strategy, seed, ``kind`` of model continued, ``budget_best``, ``continued``
 accuracies, ``gain``, ``noise``, ``climbing``). ``attach`` copies each entry into the matching
 result's ``training["continued"]`` (in memory; the result files stay as written), and
@@ -26,6 +27,8 @@ from benchmark.report.climbing import curves
 from benchmark.results.files import Result
 
 CONTINUED = "continued"  # the key ``attach`` adds to a result's ``training``
+# where a continuation to the profile's cap is kept, beside the check (docs/reference-runs.md)
+CAP_FOLDER = "to-the-cap"
 
 
 def continuation_path(folder: Path, table: str) -> Path:
@@ -57,6 +60,18 @@ def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
     if payload.get("profile") != profile:
         return []  # another profile's check: none of its runs are this report's
     return [dict(e, epochs=payload.get("epochs")) for e in payload["runs"]]
+
+
+def load_evidence(folder: Path, table: str, profile: str) -> list[dict]:
+    """The continuation check's entries (``<folder>/continuation-<table>.json``), then those of
+    a continuation to the cap (``<folder>/to-the-cap/``), which supersede the check's for the
+    runs it continued (``attach`` keeps a run's last entry). Each entry names its report
+    (``source``, relative to ``folder``)."""
+    out = []
+    for sub in (Path(), Path(CAP_FOLDER)):
+        source = (sub / continuation_path(Path(), table).name).with_suffix(".md").as_posix()
+        out += [dict(e, source=source) for e in load_continued(folder / sub, table, profile)]
+    return out
 
 
 def run_label(row, bits, init, strategy, dataset, seed) -> str:

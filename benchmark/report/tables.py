@@ -31,7 +31,7 @@ from benchmark.report.climbing import (
     climbing_kinds,
     levelled_when_continued,
 )
-from benchmark.report.continued import attach, load_continued
+from benchmark.report.continued import CONTINUED, attach, load_evidence
 from benchmark.report.deviations import deviation_lines
 from benchmark.report.strict_json import write_strict_json
 from benchmark.results.files import Result
@@ -291,10 +291,22 @@ def _climbing_runs(results: Sequence[Result]) -> tuple[dict[tuple[str, str], lis
             continue
         trained += 1
         if kinds:
+            continued = r.training.get(CONTINUED)
+            past = (
+                f"; still rising {continued['epochs']} epochs past the budget" if continued else ""
+            )
             climbing[(r.experiment.dataset, _run_label(r))].append(
-                f"{r.seed} ({' + '.join(kinds)})"
+                f"{r.seed} ({' + '.join(kinds)}{past})"
             )
     return climbing, trained
+
+
+def _continuation_reports(results: Sequence[Result], table: str) -> str:
+    """The continuation reports the tables' evidence came from, as Markdown code spans."""
+    sources = sorted(
+        {(r.training.get(CONTINUED) or {}).get("source") for r in results} - {None}
+    ) or [f"continuation-{table}.md"]
+    return " and ".join(f"`{s}`" for s in sources)
 
 
 def _levelled_runs(results: Sequence[Result]) -> dict[tuple[str, str], list[str]]:
@@ -382,8 +394,9 @@ def _learning_curve_lines(results: Sequence[Result], table: str) -> list[str]:
     runs that levelled off when continued."""
     climbing, _ = _climbing_runs(results)
     levelled = _levelled_runs(results)
+    continued = any(r.training.get(CONTINUED) for r in results)
     lines = [f"- Learning curves: {RULE_TEXT}"]
-    if levelled:
+    if continued:
         lines[0] += " " + CONTINUED_RULE_TEXT.format(table=table)
     if not climbing:
         lines.append("- No trained run was still climbing when its budget ended.")
@@ -392,8 +405,9 @@ def _learning_curve_lines(results: Sequence[Result], table: str) -> list[str]:
             (
                 "- Still climbing when the budget ended, and where continued past it, in the "
                 "continued epochs (the kind of model whose curve climbs in brackets; the curves "
-                "are in the result files, `training.history`): "
-                if levelled
+                "are in the result files, `training.history`, the continued epochs in "
+                f"{_continuation_reports(results, table)}): "
+                if continued
                 else "- Still climbing when the budget ended (the kind of model whose curve "
                 "climbs in brackets; the curves are in the result files, `training.history`): "
             )
@@ -402,8 +416,8 @@ def _learning_curve_lines(results: Sequence[Result], table: str) -> list[str]:
         )
     if levelled:
         lines.append(
-            f"- Flagged at the end of the budget, levelled off when continued (the continued "
-            f"curves are in `continuation-{table}.md`): " + _listing(levelled) + "."
+            "- Flagged at the end of the budget, levelled off when continued (the continued "
+            f"curves are in {_continuation_reports(results, table)}): " + _listing(levelled) + "."
         )
     return lines
 
@@ -584,9 +598,10 @@ def write_report(
     ``selection``: the rows and datasets the run selected, when known (cells of the others say
     "not selected with --rows"; without it, the wording is neutral).
     ``continued``: the continuation check's runs (``report.continued``); None: those recorded in
-    ``<out_dir>/continuation-<table>.json``, if any (the reference folder keeps them there)."""
+    ``<out_dir>/continuation-<table>.json`` and ``<out_dir>/to-the-cap/``, if any (the
+    reference folder keeps them there)."""
     if continued is None:
-        continued = load_continued(out_dir, table, profile)
+        continued = load_evidence(out_dir, table, profile)
     results, unmatched = attach(list(results), continued)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
@@ -609,8 +624,8 @@ def write_report(
             [
                 "## Continued runs without a result file",
                 "",
-                f"In `continuation-{table}.json` but matching no result file above (another run "
-                "of that name, or its file left out); not used:",
+                f"In `continuation-{table}.json` (or `to-the-cap/`) but matching no result file "
+                "above (another run of that name, or its file left out); not used:",
                 "",
                 *(f"- {line}" for line in unmatched),
                 "",

@@ -264,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="evaluate nothing: render the report from the result files there are",
     )
+    rob.add_argument(
+        "--retrain",
+        action="store_true",
+        help="where the cache lost a run's snapshot, train its Table 1 run again first (only if "
+        "a run here has its result file's configuration; the result files stay as written)",
+    )
     rob.add_argument("--cache-dir", help="corpora, features, snapshots (or QUADS_CACHE_DIR)")
     rob.add_argument("--print", action="store_true", help="print the Markdown report at the end")
     rob.add_argument(

@@ -342,6 +342,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         precision=args.precision,
         seeds=args.seeds,
         report_only=args.report_only,
+        retrain=args.retrain,
     )
     md, js = run_robustness(options)
     return _announce(md, js, args.print)

@@ -373,7 +373,10 @@ def test_the_plan_counts_efficiency_only_rows_and_names_what_is_missing(tmp_path
     # what the report lists comes from the result files alone: the same reason with the snapshot
     # there or not, naming no cache path (so the report re-renders the same on any machine)
     reasons = {why.split(":")[0]: why for _, why in got.unevaluated}
-    assert "--rows 'QUADS' --datasets FSC --seeds 0 --force" in reasons["QUADS 32 bit FSC seed 0"]
+    assert (
+        "`quads-bench robustness --retrain` trains that run again"
+        in reasons["QUADS 32 bit FSC seed 0"]
+    )
     assert reasons["QUADS 4 bit FSC seed 0"].startswith("QUADS 4 bit FSC seed 0: no robustness")
     assert str(cache) not in "\n".join(reasons.values())
     assert "not trained: weights not available" in reasons["Whisper (large) 32 bit FSC seed 0"]
@@ -415,3 +418,58 @@ def test_a_baseline_at_chance_is_left_out_of_the_baselines_mean_drop():
     # every baseline at chance: all are kept (the verdict then reads "both at chance")
     kept, left_out = learning_baselines([at_chance])
     assert [c.row for c, _ in kept] == ["Prosody"] and left_out == []
+
+
+@pytest.mark.slow
+def test_retrain_remakes_a_lost_snapshot_and_leaves_the_result_files(
+    tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread
+):
+    import dataclasses
+    import hashlib
+
+    library = write_library(
+        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
+    )
+    monkeypatch.setenv(ENV_DIR, str(library))
+    tiny_models(monkeypatch)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    cache.mkdir()
+    (cache / "corpora").symlink_to(tiny_fsc_corpora)
+    options = runner.RunOptions(
+        profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
+    )
+    run_and_render("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+    t1 = {p: hashlib.sha256(p.read_bytes()).digest() for p in (out / "results").rglob("*.json")}
+    (snapshot,) = (cache / "runs" / "evaluated").rglob("*.pt")
+    snapshot.unlink()  # the cache lost it
+
+    def sweep(profile=PROFILE, retrain=True):
+        lines: list[str] = []
+        opts = RobustnessOptions(
+            profile,
+            out,
+            ("FSC",),
+            CONDS[:1],
+            cache,
+            reference_dir=tmp_path / "ref",
+            retrain=retrain,
+        )
+        run_robustness(opts, log=lines.append)
+        return lines
+
+    lines = sweep(retrain=False)
+    assert "0 (row, seed) runs with a snapshot" in lines[0]
+    # another configuration (here: another alpha) is not retrained, and the line says why
+    lines = sweep(dataclasses.replace(PROFILE, alpha=PROFILE.alpha / 2))
+    assert any("not retrained" in x and "alpha" in x for x in lines) and not snapshot.exists()
+
+    lines = sweep()
+    assert any(x.startswith("retrain: 1/1 QUADS 4 bit FSC seed 0") for x in lines)
+    assert snapshot.exists() and "1 evaluated" in lines[-1]
+    exp = next(
+        e for e in table1_experiments() if e.row == "QUADS" and e.bits == 4 and e.dataset == "FSC"
+    )
+    result = read_robustness(robustness_path(out / "results", exp, PROFILE.name, 0))
+    assert result.clean_check["status"] == EQUAL  # the retrained snapshot is the file's model
+    # the Table 1 result files are the ones written before
+    assert {p: hashlib.sha256(p.read_bytes()).digest() for p in t1} == t1

@@ -36,6 +36,8 @@ class RobustnessOptions:
     precision: str = "auto"
     seeds: str = "claim"  # which seeds of each row (benchmark.robustness.sweep.SEED_POLICIES)
     report_only: bool = False  # render the report from existing result files, evaluate nothing
+    # train a run again where its snapshot is missing (result files unchanged; robustness.retrain)
+    retrain: bool = False
 
 
 def run_robustness(
@@ -65,6 +67,13 @@ def run_robustness(
         log("robustness: --report-only: nothing evaluated; the report comes from the result files")
         sweep = SweepLog()
     else:
+        if options.retrain and the_plan.no_snapshot:
+            from benchmark.robustness.retrain import retrain_snapshots
+
+            retrain_snapshots(profile, the_plan.no_snapshot, ws, table1_dir, log)
+            the_plan = plan(
+                profile, options.datasets, ws.cache, results_dir, table1_dir, options.seeds
+            )
         sweep = _sweep(options, conditions, the_plan, ws, results_dir, table1_dir, start, log)
     results, excluded = scan_robustness(results_dir, profile.name)
     results = [r for r in results if r.experiment.dataset in options.datasets]

@@ -55,13 +55,12 @@ REMAKE = "re-run `quads-bench run --table table1` to make it"
 def no_result(exp: Experiment, seed: int) -> str:
     """Why a trained run has no robustness result file. It names neither this machine's cache nor
     what is in it, so the report renders the same anywhere from the same result files. A run whose
-    Table 1 result file is complete is reused without retraining, so only --force remakes a lost
-    snapshot."""
+    Table 1 result file is complete is reused by ``quads-bench run`` without retraining, so a lost
+    snapshot is remade by ``--retrain`` (``robustness.retrain``)."""
     return (
         f"{label(exp, seed)}: no robustness result file: `quads-bench robustness` evaluates the "
         "snapshot its Table 1 run leaves in the cache (where the cache has none, "
-        f"`quads-bench run --table table1 --rows '{exp.row}' --datasets {exp.dataset} "
-        f"--seeds {seed} --force` retrains it)"
+        "`quads-bench robustness --retrain` trains that run again, its result file unchanged)"
     )
 
 
@@ -82,6 +81,9 @@ class Plan:
     # (its robustness result file, why it has none) per (row, seed) of the policy, from the result
     # files alone: the report lists those whose file is still missing after the sweep
     unevaluated: list[tuple[Path, str]] = field(default_factory=list)
+    # (experiment, seed, Table 1 result file) of the runs with neither a snapshot nor a result
+    # file of an earlier sweep: what ``--retrain`` remakes (``robustness.retrain``)
+    no_snapshot: list[tuple[Experiment, int, Path]] = field(default_factory=list)
     efficiency_only: int = 0  # rows (x datasets) the profile measures for efficiency only
     left_out: int = 0  # (row, seed) runs outside the sweep's seed policy (``SEED_POLICIES``)
 
@@ -154,6 +156,7 @@ def plan(
                 # an earlier sweep's result file stays in the report (scan_robustness checks it)
                 if not out_path.exists():
                     out.skipped.append(f"{label(exp, seed)}: no snapshot {snap}")
+                    out.no_snapshot.append((exp, seed, t1))
                 continue
             out.jobs.append(Job(exp, seed, snap, t1, out_path))
     return out

@@ -148,6 +148,20 @@ def _payload(entries, table="table1", profile="smoke"):
     return {"table": table, "profile": profile, "epochs": 3, "runs": entries}
 
 
+def _reportable_rising_run():
+    """A QUADS 32-bit run whose float curve climbs at its budget's end, with the provenance a
+    report names."""
+    return dataclasses.replace(
+        _run(_quads(32), RISING, [D, F, D, F, F]),
+        provenance={
+            "commit": "abc",
+            "date": "2026-01-01T00:00:00Z",
+            "versions": {"torch": "x"},
+            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+        },
+    )
+
+
 def test_a_flagged_run_that_levelled_off_when_continued_is_not_climbing():
     from benchmark.report.climbing import budget_climbing_kinds, levelled_when_continued
     from benchmark.report.continued import attach
@@ -176,15 +190,7 @@ def test_a_continued_entry_of_another_run_of_that_name_is_not_used_and_is_listed
 
     from benchmark.report.tables import write_report
 
-    run = dataclasses.replace(
-        _run(_quads(32), RISING, [D, F, D, F, F]),
-        provenance={
-            "commit": "abc",
-            "date": "2026-01-01T00:00:00Z",
-            "versions": {"torch": "x"},
-            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
-        },
-    )
+    run = _reportable_rising_run()
     stale = _entry(climbing=False, budget_best=64.0)  # another run's budget best
     (tmp_path / "continuation-table1.json").write_text(json.dumps(_payload([stale])))
     md, js = write_report("table1", [run], "smoke", tmp_path)  # reads the folder's payload
@@ -239,15 +245,7 @@ def test_a_continuation_to_the_cap_supersedes_the_check_and_the_report_names_bot
     from benchmark.report.continued import CAP_FOLDER
     from benchmark.report.tables import write_report
 
-    run = dataclasses.replace(
-        _run(_quads(32), RISING, [D, F, D, F, F]),
-        provenance={
-            "commit": "abc",
-            "date": "2026-01-01T00:00:00Z",
-            "versions": {"torch": "x"},
-            "hardware": {"cpu": "cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
-        },
-    )
+    run = _reportable_rising_run()
     (tmp_path / "continuation-table1.json").write_text(json.dumps(_payload([_entry(True)])))
 
     def rendered():

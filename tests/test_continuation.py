@@ -35,6 +35,23 @@ def test_the_extension_repeats_the_last_phase_and_the_rule_uses_the_noise():
     }
 
 
+def _two_more_epochs(profile, cache, out, report, **options):
+    """``continue_runs``: every trained Table 1 run of ``out``'s result files, 2 epochs past its
+    budget, from ``cache``; the report into ``report``. Returns its (Markdown, JSON) paths."""
+    ws = Workspace(profile, DataChoice(), cache)
+    return continue_runs(
+        profile,
+        "table1",
+        ws,
+        out / "results",
+        report,
+        2,
+        every_run=True,
+        log=lambda line: None,
+        **options,
+    )
+
+
 def _digest(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.json")}
 
@@ -60,18 +77,7 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
 
     def continued(folder, profile=PROFILE, retrain=False):
         """2 epochs past the budget of every trained run, from the cache ``folder``."""
-        ws = Workspace(profile, DataChoice(), folder)
-        md, js = continue_runs(
-            profile,
-            "table1",
-            ws,
-            out / "results",
-            out,
-            2,
-            every_run=True,
-            retrain=retrain,
-            log=lambda line: None,
-        )
+        md, js = _two_more_epochs(profile, folder, out, out, retrain=retrain)
         return md.read_text(), [
             {k: v for k, v in e.items() if k != "seconds"}
             for e in json.loads(js.read_text())["runs"]
@@ -146,20 +152,7 @@ def test_a_twin_in_the_other_precision_is_trained_continued_and_labelled(
     other = "fp32" if made_in == "bf16" else "bf16"
 
     def twins(profile, folder):
-        ws = Workspace(profile, DataChoice(), twin_cache)
-        _, js = continue_runs(
-            profile,
-            "table1",
-            ws,
-            out / "results",
-            folder,
-            2,
-            every_run=True,
-            retrain=True,
-            twin=True,
-            log=lambda line: None,
-        )
-        return js
+        return _two_more_epochs(profile, twin_cache, out, folder, retrain=True, twin=True)[1]
 
     # a twin may differ from its result file in the precision alone
     js = twins(

@@ -226,8 +226,9 @@ def test_seeds_of_another_configuration_are_listed_not_averaged(tmp_path):
 CONDS = ("babble-0dB", "violet-5dB", "reverb-0.7s")
 
 
-@pytest.mark.slow
-def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread, capsys):
+def _quads_table1(tmp_path, monkeypatch, corpora):
+    """The tiny profile's QUADS rows of Table 1 on FSC (4 bit trains: snapshot + result file);
+    returns (cache, out)."""
     library = write_library(
         tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
     )
@@ -235,11 +236,17 @@ def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_tor
     tiny_models(monkeypatch)
     cache, out = tmp_path / "cache", tmp_path / "out"
     cache.mkdir()
-    (cache / "corpora").symlink_to(tiny_fsc_corpora)
+    (cache / "corpora").symlink_to(corpora)
     options = runner.RunOptions(
         profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
     )
-    run_and_render("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+    run_and_render("table1", options, log=lambda _: None)
+    return cache, out
+
+
+@pytest.mark.slow
+def test_the_command_end_to_end(tmp_path, monkeypatch, tiny_fsc_corpora, one_torch_thread, capsys):
+    cache, out = _quads_table1(tmp_path, monkeypatch, tiny_fsc_corpora)
 
     def sweep(conditions=CONDS):
         lines: list[str] = []
@@ -427,18 +434,7 @@ def test_retrain_remakes_a_lost_snapshot_and_leaves_the_result_files(
     import dataclasses
     import hashlib
 
-    library = write_library(
-        tmp_path / "whisper", (MODELS["whisper-tiny"].pretrained, PROFILE.teacher)
-    )
-    monkeypatch.setenv(ENV_DIR, str(library))
-    tiny_models(monkeypatch)
-    cache, out = tmp_path / "cache", tmp_path / "out"
-    cache.mkdir()
-    (cache / "corpora").symlink_to(tiny_fsc_corpora)
-    options = runner.RunOptions(
-        profile=PROFILE, out_dir=out, rows=("QUADS",), datasets=("FSC",), cache_dir=cache
-    )
-    run_and_render("table1", options, log=lambda _: None)  # QUADS 4-bit: snapshot + result
+    cache, out = _quads_table1(tmp_path, monkeypatch, tiny_fsc_corpora)
     t1 = {p: hashlib.sha256(p.read_bytes()).digest() for p in (out / "results").rglob("*.json")}
     (snapshot,) = (cache / "runs" / "evaluated").rglob("*.pt")
     snapshot.unlink()  # the cache lost it

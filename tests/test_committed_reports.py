@@ -66,3 +66,19 @@ def test_a_committed_robustness_report_re_renders_byte_identical(profile, tmp_pa
         f"--out {folder.relative_to(ROOT)} --report-only`"
     )
     assert js.read_bytes() == (folder / "robustness.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    sorted(reference_dir_for("converged").rglob("continuation-*.json")),
+    ids=lambda p: str(p.relative_to(reference_dir_for("converged"))),
+)
+def test_a_committed_continuation_report_re_renders_from_its_json(payload):
+    import json
+
+    from benchmark.continuation import continuation_lines
+
+    md = payload.with_suffix(".md")
+    assert (
+        md.read_text() == "\n".join(continuation_lines(json.loads(payload.read_text()))) + "\n"
+    ), f"{md} differs from a render of {payload.name}"

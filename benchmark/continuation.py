@@ -62,7 +62,7 @@ from benchmark.report.climbing import (
 )
 from benchmark.report.continued import attach, run_label
 from benchmark.results.files import Result, scan_results
-from benchmark.results.identity import config_differences
+from benchmark.results.identity import mismatch
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
 from benchmark.run.experiment import run_config
@@ -186,16 +186,10 @@ def file_precision(r: Result) -> str | None:
 
 def _check_twin(r: Result, here: dict) -> None:
     """A twin may differ from its result file's configuration in the precision alone."""
-    diffs = [
-        d
-        for d in config_differences(r.config, here)
-        if d.split(":", 1)[0].rsplit(".", 1)[-1] != "precision"
-    ]
+    diffs = mismatch(r.config, here, ignore=("precision",))
     if diffs:
         raise _Skip(
-            "its twin would differ from the result file in more than the precision ("
-            + "; ".join(diffs[:3])
-            + ")"
+            f"its twin would differ from the result file in more than the precision ({diffs})"
         )
 
 
@@ -221,9 +215,8 @@ def _continue(
                 f"its final state is not in the prefix cache under {prefix} (--retrain trains "
                 "its budget again first)"
             )
-        here = run_config(exp, profile, ws.choice, ws)
-        if here != r.config:
-            diffs = "; ".join(config_differences(r.config, here)[:3])
+        diffs = mismatch(r.config, run_config(exp, profile, ws.choice, ws))
+        if diffs:
             raise _Skip(f"a run here would be another configuration than its result file ({diffs})")
     model, _ = initial_model(exp, prof, r.seed, len(ws.corpus(exp.dataset).intents))
     outcome, _ = fit(

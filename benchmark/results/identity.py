@@ -79,6 +79,19 @@ def config_differences(stored: dict[str, object], planned: dict[str, object]) ->
     return out
 
 
+def mismatch(
+    stored: dict[str, object], planned: dict[str, object], ignore: Sequence[str] = ()
+) -> str:
+    """The first 3 of ``config_differences`` joined by "; ", leaving out the leaves named in
+    ``ignore`` (e.g. "precision"); "" where the configs agree (elsewhere)."""
+    diffs = [
+        d
+        for d in config_differences(stored, planned)
+        if d.split(":", 1)[0].rsplit(".", 1)[-1] not in ignore
+    ]
+    return "; ".join(diffs[:3])
+
+
 def _short(value: object, limit: int = 40) -> str:
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmark.profiles import Profile
 from benchmark.results.files import read_result
-from benchmark.results.identity import artefact_path, config_differences
+from benchmark.results.identity import artefact_path, mismatch
 from benchmark.robustness.sweep import is_claim_row, label
 from benchmark.rows import Experiment
 from benchmark.run.experiment import run_config, run_experiment
@@ -42,9 +42,8 @@ def retrain_snapshots(
     for i, (exp, seed, t1) in enumerate(missing, 1):
         name = label(exp, seed)
         stored = read_result(t1, table1_dir)
-        here = run_config(exp, profile, ws.choice, ws)
-        if here != stored.config:
-            diffs = "; ".join(config_differences(stored.config, here)[:3])
+        diffs = mismatch(stored.config, run_config(exp, profile, ws.choice, ws))
+        if diffs:
             skipped.append(
                 f"{name}: not retrained: a run here would be another configuration ({diffs})"
             )

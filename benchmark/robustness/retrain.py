@@ -33,10 +33,10 @@ def retrain_snapshots(
     ws: Workspace,
     table1_dir: Path,
     log: Callable[[str], None] = print,
-) -> list[str]:
+) -> None:
     """Train each (experiment, seed, Table 1 result file) of ``missing`` again for its snapshot,
-    the claim's rows first; returns one line per run not remade, with why."""
-    skipped = []
+    the claim's rows first; each run not remade is logged with why (the report lists it among
+    the runs not evaluated, from the result files alone)."""
     # the claim's runs first: an interrupted retrain has made the snapshots that matter most
     missing = sorted(missing, key=lambda m: not is_claim_row(m[0]))
     for i, (exp, seed, t1) in enumerate(missing, 1):
@@ -44,10 +44,9 @@ def retrain_snapshots(
         stored = read_result(t1, table1_dir)
         diffs = mismatch(stored.config, run_config(exp, profile, ws.choice, ws))
         if diffs:
-            skipped.append(
-                f"{name}: not retrained: a run here would be another configuration ({diffs})"
+            log(
+                f"retrain: {name}: not retrained: a run here would be another configuration ({diffs})"
             )
-            log(f"retrain: {skipped[-1]}")
             continue
         log(f"retrain: {i}/{len(missing)} {name}: training its Table 1 run again for its snapshot")
         result = run_experiment(exp, ws.choice.profile_for(profile, exp.dataset), seed, ws)
@@ -58,9 +57,8 @@ def retrain_snapshots(
             artefact_path(ws.cache, "snapshot", profile.name, exp, seed, stored.config).unlink(
                 missing_ok=True
             )
-            skipped.append(
-                f"{name}: retrained, but its test predictions differ from {t1} in {differing} "
-                f"of {len(theirs)} utterances (another machine's arithmetic?): snapshot removed"
+            log(
+                f"retrain: {name}: retrained, but its test predictions differ from {t1} in "
+                f"{differing} of {len(theirs)} utterances (another machine's arithmetic?): "
+                "snapshot removed"
             )
-            log(f"retrain: {skipped[-1]}")
-    return skipped

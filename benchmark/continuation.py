@@ -26,7 +26,9 @@ recorded beside the result files (``continuation-<table>.json``, ``report.contin
 few that had not levelled off 3 epochs past the budget, continued to the cap, into another
 ``--out`` folder.
 
-Writes ``continuation-<table>.md`` / ``.json`` into the profile's reference folder (or ``--out``).
+Writes ``continuation-<table>.md`` / ``.json`` into the profile's reference folder (or ``--out``),
+after every run, and resumes from them: the same command again keeps the finished runs' entries
+(``benchmark.continuation_file``).
 A run whose final state is not in the cache is skipped with the reason, unless ``--retrain``: then
 its budget is trained again first (deterministic on CPU, through the prefix cache, so an
 interrupted retrain resumes), provided a run here has the result file's configuration (same
@@ -51,6 +53,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benchmark.continuation_file import earlier_provenances, earlier_report, selection_union
 from benchmark.profiles import Profile
 from benchmark.report.climbing import (
     PATIENCE,
@@ -60,9 +63,9 @@ from benchmark.report.climbing import (
     kind_of,
     n_valid_of,
 )
-from benchmark.report.continued import attach, run_label
+from benchmark.report.continued import attach, continuation_path, run_label
 from benchmark.results.files import Result, scan_results
-from benchmark.results.identity import mismatch
+from benchmark.results.identity import config_digest, mismatch
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
 from benchmark.run.experiment import run_config
@@ -120,45 +123,94 @@ def continue_runs(
     paths."""
     if epochs < 1:
         raise ValueError(f"--epochs {epochs}: must be at least 1")
-    runs, skipped = [], []
+    settings = {
+        "profile": profile.name,
+        "table": table,
+        "epochs": epochs,
+        "selected": "still climbing after the recorded check" if evidence is not None else None,
+        "twin": {"precision": ws.precision} if twin else None,
+    }
+    earlier = earlier_report(continuation_path(out_dir, table), settings)
     results = scan_results(results_dir, profile.name, table).results
     if evidence is not None:
         results, _ = attach(results, evidence)
+    planned = []  # (result, kinds climbing at its budget's end, label), in the result files' order
     for r in results:
         if datasets and r.experiment.dataset not in datasets:
             continue
         if seeds is not None and r.seed not in seeds:
             continue
         kinds = to_continue(r, every_run, after_check=evidence is not None)
-        if kinds is None:
+        if kinds is not None:
+            e = r.experiment
+            planned.append(
+                (r, kinds, run_label(e.row, e.bits, e.init, e.strategy, e.dataset, r.seed))
+            )
+    labels = {label for _, _, label in planned}
+    before = earlier or {"runs": [], "skipped": []}
+    # entries and skips of runs outside this selection stay as the earlier report has them
+    kept = [e for e in before["runs"] if _label(e) not in labels]
+    kept_skips = [s for s in before["skipped"] if s.split(": ", 1)[0] not in labels]
+    reusable = {_label(e): e for e in before["runs"] if _label(e) in labels}
+    runs, skipped = [], []
+
+    def write(pending: Sequence[str]) -> tuple[Path, Path]:
+        made = provenance()
+        payload = {
+            **{k: v for k, v in settings.items() if v is not None},
+            "datasets": selection_union(
+                before.get("datasets", []), sorted(datasets) if datasets else "all"
+            ),
+            "seeds": selection_union(
+                before.get("seeds", []), sorted(seeds) if seeds is not None else "all"
+            ),
+            "split": "valid",
+            "runs": [*kept, *runs],
+            "skipped": [*kept_skips, *skipped],
+            **({"pending": list(pending)} if pending else {}),
+            **({"earlier_provenance": e} if (e := earlier_provenances(earlier, made)) else {}),
+            "provenance": made,
+        }
+        return write_study(out_dir, f"continuation-{table}", payload, continuation_lines(payload))
+
+    for i, (r, kinds, label) in enumerate(planned):
+        prior = reusable.get(label)
+        if prior is not None and prior.get("file_config") == config_digest(r.config):
+            runs.append(prior)
+            log(f"continue: {label}: kept from {continuation_path(out_dir, table)}")
             continue
-        e = r.experiment
-        label = run_label(e.row, e.bits, e.init, e.strategy, e.dataset, r.seed)
         start = time.perf_counter()
         try:
             entry = _continue(r, profile, ws, epochs, label, retrain, twin)
         except _Skip as why:
             skipped.append(f"{label}: {why}")
             log(f"continue: skipped {label}: {why}")
-            continue
-        entry |= {"climbing_kinds": kinds, "seconds": round(time.perf_counter() - start, 1)}
-        runs.append(entry)
-        verdict = "still climbing" if entry["climbing"] else "levelled off"
-        log(f"continue: {label}: {verdict} ({entry['gain']:+.2f} vs noise {entry['noise']:.2f})")
-    payload = {
-        "profile": profile.name,
-        "table": table,
-        "epochs": epochs,
-        "datasets": sorted(datasets) if datasets else "all",
-        **({"selected": "still climbing after the recorded check"} if evidence is not None else {}),
-        "seeds": sorted(seeds) if seeds is not None else "all",
-        "split": "valid",
-        **({"twin": {"precision": ws.precision}} if twin else {}),
-        "runs": runs,
-        "skipped": skipped,
-        "provenance": provenance(),
-    }
-    return write_study(out_dir, f"continuation-{table}", payload, continuation_lines(payload))
+        else:
+            made = provenance()
+            entry |= {
+                "climbing_kinds": kinds,
+                "seconds": round(time.perf_counter() - start, 1),
+                "file_config": config_digest(r.config),
+                "made": {"commit": made["commit"], "date": made["date"]},
+            }
+            runs.append(entry)
+            verdict = "still climbing" if entry["climbing"] else "levelled off"
+            log(
+                f"continue: {label}: {verdict} ({entry['gain']:+.2f} vs noise {entry['noise']:.2f})"
+            )
+        write([lab for _, _, lab in planned[i + 1 :]])
+    return write([])
+
+
+def _label(entry: dict) -> str:
+    return run_label(
+        entry["row"],
+        entry["bits"],
+        entry["init"],
+        entry["strategy"],
+        entry["dataset"],
+        entry["seed"],
+    )
 
 
 def to_continue(r: Result, every_run: bool, after_check: bool) -> list[str] | None:
@@ -317,7 +369,19 @@ def continuation_lines(payload: dict) -> list[str]:
         )
     if payload["skipped"]:
         lines += ["", "Skipped:", "", *(f"- {s}" for s in payload["skipped"])]
+    if payload.get("pending"):
+        lines += [
+            "",
+            f"**In progress**: {len(payload['pending'])} runs still to continue (this report is "
+            "rewritten after every run; the same command resumes it):",
+            "",
+            *(f"- {label}" for label in payload["pending"]),
+        ]
     lines += ["", f"Made by: {json.dumps(payload['provenance'], sort_keys=True)}"]
+    lines += [
+        f"Earlier runs kept here made by: {json.dumps(p, sort_keys=True)}"
+        for p in payload.get("earlier_provenance", [])
+    ]
     return lines
 
 

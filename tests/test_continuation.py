@@ -75,19 +75,40 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
 
     monkeypatch.setattr(quads.engine, "train_epoch", counting)
 
-    def continued(folder, profile=PROFILE, retrain=False):
-        """2 epochs past the budget of every trained run, from the cache ``folder``."""
-        md, js = _two_more_epochs(profile, folder, out, out, retrain=retrain)
+    def continued(folder, profile=PROFILE, retrain=False, report="report"):
+        """2 epochs past the budget of every trained run, from the cache ``folder``, reported
+        into ``tmp_path / report``."""
+        md, js = _two_more_epochs(profile, folder, out, tmp_path / report, retrain=retrain)
         return md.read_text(), [
-            {k: v for k, v in e.items() if k != "seconds"}
+            {k: v for k, v in e.items() if k not in ("seconds", "made")}
             for e in json.loads(js.read_text())["runs"]
         ]
 
-    text, from_cache = continued(cache)
+    text, from_cache = continued(cache, report="from-cache")
     assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
     assert "| QUADS | 4 | pretrained | MCT | FSC | 0 |" in text
     assert re.search(r"Datasets: all; seeds: all\. [01] of 1 continued runs were still", text)
+    assert "In progress" not in text
     assert _digest(out / "results") == before
+
+    # the same command again resumes its report: the finished run is kept, not continued again
+    # (even from a cache that lost its state)
+    epochs_trained.clear()
+    again, runs = continued(empty, report="from-cache")
+    assert epochs_trained == [] and runs == from_cache
+    assert again.split("Made by:")[0] == text.split("Made by:")[0]
+    # another study in that folder (another number of epochs) is refused, naming the file
+    with pytest.raises(ValueError, match=r"continuation-table1\.json holds another continuation"):
+        continue_runs(
+            PROFILE,
+            "table1",
+            Workspace(PROFILE, DataChoice(), cache),
+            out / "results",
+            tmp_path / "from-cache",
+            3,
+            every_run=True,
+            log=lambda line: None,
+        )
 
     # another cache holds no final state: skipped with the reason, nothing retrained
     epochs_trained.clear()
@@ -106,6 +127,31 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     assert epochs_trained == list(range(1, 10))
     assert runs == from_cache and len(runs) == 1
     assert _digest(out / "results") == before
+
+
+def test_a_report_in_progress_lists_its_pending_runs_and_merges_selections(tmp_path):
+    from benchmark.continuation import continuation_lines
+    from benchmark.continuation_file import earlier_report, selection_union
+
+    payload = {"profile": "p", "table": "table2", "epochs": 19, "twin": {"precision": "fp32"}}
+    payload |= {"datasets": "all", "seeds": [0], "runs": [], "skipped": [], "provenance": {}}
+    text = "\n".join(continuation_lines(payload | {"pending": ["QUADS 8 bit seed 1"]}))
+    assert "**In progress**: 1 runs still to continue" in text and "- QUADS 8 bit seed 1" in text
+    assert "In progress" not in "\n".join(continuation_lines(payload))
+
+    path = tmp_path / "continuation-table2.json"
+    settings = {k: payload[k] for k in ("profile", "table", "epochs", "twin")}
+    assert earlier_report(path, settings) is None  # nothing to resume
+    path.write_text(json.dumps(payload))
+    assert earlier_report(path, settings) == payload
+    with pytest.raises(ValueError, match=r"table2\.json holds another continuation \(epochs: 19"):
+        earlier_report(path, settings | {"epochs": 3})
+    with pytest.raises(ValueError, match="twin: .*'fp32'.* there, None here"):
+        earlier_report(path, settings | {"twin": None})
+    path.write_text("{")
+    with pytest.raises(ValueError, match="continuation-table2.json: not valid JSON"):
+        earlier_report(path, settings)
+    assert selection_union([0], [2, 1]) == [0, 1, 2] and selection_union([0], "all") == "all"
 
 
 def test_past_three_epochs_the_rule_asks_whether_the_continued_curve_still_rises():

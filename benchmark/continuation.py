@@ -65,7 +65,7 @@ from benchmark.report.climbing import (
 )
 from benchmark.report.continued import attach, continuation_path, run_label
 from benchmark.results.files import Result, scan_results
-from benchmark.results.identity import config_digest, mismatch
+from benchmark.results.identity import artefact_path, config_digest, mismatch
 from benchmark.results.noise import noise_points
 from benchmark.results.study import write_study
 from benchmark.run.experiment import run_config
@@ -173,6 +173,7 @@ def continue_runs(
         }
         return write_study(out_dir, f"continuation-{table}", payload, continuation_lines(payload))
 
+    write([label for _, _, label in planned])  # the plan, before the first run
     for i, (r, kinds, label) in enumerate(planned):
         prior = reusable.get(label)
         if prior is not None and prior.get("file_config") == config_digest(r.config):
@@ -278,6 +279,7 @@ def _continue(
         ws,
         model,
         prefix_cache=prefix,
+        checkpoint=_checkpoint(ws, profile, r, epochs),
         desc=f"continue {label}",
         schedule=extended(schedule, epochs),
     )
@@ -314,6 +316,16 @@ def _continue(
         **judge(budget, more, n_valid_of(r.data)),
         **twin_of,
     }
+
+
+def _checkpoint(ws: Workspace, profile: Profile, r: Result, epochs: int) -> Path:
+    """The continued run's own resume file (the engine saves it after every epoch and removes it
+    when the run ends), beside the run's checkpoint: an interrupted continuation resumes at its
+    last epoch, not at its last finished phase (19 continued epochs are one phase)."""
+    exp = r.experiment
+    here = run_config(exp, profile, ws.choice, ws)
+    path = artefact_path(ws.cache, "checkpoint", profile.name, exp, r.seed, here)
+    return path.with_name(f"{path.stem}-continued{epochs}{path.suffix}")
 
 
 def continuation_lines(payload: dict) -> list[str]:

@@ -66,11 +66,14 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
     run(out, cache, log=lambda line: None)  # QUADS 4 bit, FSC, seed 0: D4 + Q3
     before = _digest(out / "results")
 
-    epochs_trained = []
+    epochs_trained, interrupt_at = [], {9}
     train_epoch = quads.engine.train_epoch
 
     def counting(*args, **kwargs):
-        epochs_trained.append(args[7])  # the global epoch number
+        if args[7] in interrupt_at:  # the global epoch number
+            interrupt_at.clear()
+            raise KeyboardInterrupt
+        epochs_trained.append(args[7])
         return train_epoch(*args, **kwargs)
 
     monkeypatch.setattr(quads.engine, "train_epoch", counting)
@@ -84,8 +87,14 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
             for e in json.loads(js.read_text())["runs"]
         ]
 
+    # interrupted in its second continued epoch: the report lists the run as still to do, and
+    # the same command resumes at that epoch (its checkpoint), not at the continued phase's start
+    with pytest.raises(KeyboardInterrupt):
+        continued(cache, report="from-cache")
+    assert epochs_trained == [8]  # only the epochs past the budget's 7
+    assert "**In progress**: 1 runs" in (tmp_path / "from-cache/continuation-table1.md").read_text()
     text, from_cache = continued(cache, report="from-cache")
-    assert epochs_trained == [8, 9]  # only the 2 epochs past the budget's 7
+    assert epochs_trained == [8, 9]
     assert "| QUADS | 4 | pretrained | MCT | FSC | 0 |" in text
     assert re.search(r"Datasets: all; seeds: all\. [01] of 1 continued runs were still", text)
     assert "In progress" not in text

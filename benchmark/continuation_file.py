@@ -63,7 +63,7 @@ def earlier_provenances(earlier: dict | None, now: dict) -> list[dict]:
     (the date aside), oldest first."""
     if earlier is None:
         return []
-    known = [*earlier.get("earlier_provenance", []), earlier["provenance"]]
+    known = [*earlier.get("earlier_provenance", []), *filter(None, [earlier.get("provenance")])]
     out: list[dict] = []
     for p in known:
         if _sans_date(p) != _sans_date(now) and all(_sans_date(p) != _sans_date(q) for q in out):

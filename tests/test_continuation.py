@@ -140,7 +140,7 @@ def test_a_run_continues_from_its_cached_state_and_its_result_file_stays(
 
 def test_a_report_in_progress_lists_its_pending_runs_and_merges_selections(tmp_path):
     from benchmark.continuation import continuation_lines
-    from benchmark.continuation_file import earlier_report, selection_union
+    from benchmark.continuation_file import earlier_provenances, earlier_report, selection_union
 
     payload = {"profile": "p", "table": "table2", "epochs": 19, "twin": {"precision": "fp32"}}
     payload |= {"datasets": "all", "seeds": [0], "runs": [], "skipped": [], "provenance": {}}
@@ -161,6 +161,13 @@ def test_a_report_in_progress_lists_its_pending_runs_and_merges_selections(tmp_p
     with pytest.raises(ValueError, match="continuation-table2.json: not valid JSON"):
         earlier_report(path, settings)
     assert selection_union([0], [2, 1]) == [0, 1, 2] and selection_union([0], "all") == "all"
+    # entries kept from another commit's invocation name it; the same commit on another date not
+    old, new = {"commit": "a", "date": "d1"}, {"commit": "b", "date": "d2"}
+    assert earlier_provenances({"provenance": old}, new) == [old]
+    assert earlier_provenances({"provenance": old}, dict(old, date="d3")) == []
+    assert earlier_provenances({"provenance": new, "earlier_provenance": [old]}, new) == [old]
+    text = "\n".join(continuation_lines(payload | {"earlier_provenance": [old]}))
+    assert 'Earlier runs kept here made by: {"commit": "a", "date": "d1"}' in text
 
 
 def test_past_three_epochs_the_rule_asks_whether_the_continued_curve_still_rises():

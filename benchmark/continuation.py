@@ -63,7 +63,7 @@ from benchmark.report.climbing import (
     kind_of,
     n_valid_of,
 )
-from benchmark.report.continued import attach, continuation_path, run_label
+from benchmark.report.continued import attach, continuation_path, entry_label, run_label
 from benchmark.results.files import Result, scan_results
 from benchmark.results.identity import artefact_path, config_digest, mismatch
 from benchmark.results.noise import noise_points
@@ -149,9 +149,9 @@ def continue_runs(
     labels = {label for _, _, label in planned}
     before = earlier or {"runs": [], "skipped": []}
     # entries and skips of runs outside this selection stay as the earlier report has them
-    kept = [e for e in before["runs"] if _label(e) not in labels]
+    kept = [e for e in before["runs"] if entry_label(e) not in labels]
     kept_skips = [s for s in before["skipped"] if s.split(": ", 1)[0] not in labels]
-    reusable = {_label(e): e for e in before["runs"] if _label(e) in labels}
+    reusable = {entry_label(e): e for e in before["runs"] if entry_label(e) in labels}
     runs, skipped = [], []
 
     def write(pending: Sequence[str]) -> tuple[Path, Path]:
@@ -201,17 +201,6 @@ def continue_runs(
             )
         write([lab for _, _, lab in planned[i + 1 :]])
     return write([])
-
-
-def _label(entry: dict) -> str:
-    return run_label(
-        entry["row"],
-        entry["bits"],
-        entry["init"],
-        entry["strategy"],
-        entry["dataset"],
-        entry["seed"],
-    )
 
 
 def to_continue(r: Result, every_run: bool, after_check: bool) -> list[str] | None:

@@ -80,6 +80,11 @@ def run_label(row, bits, init, strategy, dataset, seed) -> str:
     return f"{row} {bits} bit ({init}, {strategy}) {dataset} seed {seed}"
 
 
+def entry_label(entry: dict) -> str:
+    """``run_label`` of a continuation entry (its row, bits, init, strategy, dataset, seed)."""
+    return run_label(*(entry[k] for k in ("row", "bits", "init", "strategy", "dataset", "seed")))
+
+
 def _key(row, bits, dataset, init, strategy, seed) -> tuple:
     return (row, int(bits), dataset, init, strategy, int(seed))
 
@@ -108,9 +113,5 @@ def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Res
         used.add(key)
         training = dict(r.training, **{CONTINUED: entry})
         out.append(dataclasses.replace(r, training=training))
-    unmatched = [
-        run_label(e["row"], e["bits"], e["init"], e["strategy"], e["dataset"], e["seed"])
-        for key, e in by_key.items()
-        if key not in used
-    ]
+    unmatched = [entry_label(e) for key, e in by_key.items() if key not in used]
     return out, unmatched

@@ -73,6 +73,7 @@ from benchmark.run.provenance import provenance
 from benchmark.run.recipe import fit, initial_model, prefix_dir, prefix_entry, schedule_for
 from benchmark.run.workspace import Workspace
 from quads.mct import Schedule
+from quads.train import native_bf16
 
 
 def extended(schedule: Schedule, epochs: int) -> Schedule:
@@ -235,6 +236,23 @@ def _check_twin(r: Result, here: dict) -> None:
         )
 
 
+def _twin_hint(r: Result, here: dict, ws: Workspace) -> str:
+    """Where a result file differs from a run here in its training precision alone: how to
+    continue it anyway (a twin); "" otherwise."""
+    made_in = file_precision(r)
+    if made_in in (None, ws.precision) or mismatch(r.config, here, ignore=("precision",)):
+        return ""
+    why = (
+        " (no native bf16 on this device)"
+        if made_in == "bf16" and not native_bf16(ws.device)
+        else ""
+    )
+    return (
+        f"; it trained in {made_in}, a run here in {ws.precision}{why}: `--twin {ws.precision}` "
+        f"continues a twin in {ws.precision} instead, evidence about the recipe"
+    )
+
+
 def _continue(
     r: Result,
     profile: Profile,
@@ -257,9 +275,13 @@ def _continue(
                 f"its final state is not in the prefix cache under {prefix} (--retrain trains "
                 "its budget again first)"
             )
-        diffs = mismatch(r.config, run_config(exp, profile, ws.choice, ws))
+        here = run_config(exp, profile, ws.choice, ws)
+        diffs = mismatch(r.config, here)
         if diffs:
-            raise _Skip(f"a run here would be another configuration than its result file ({diffs})")
+            raise _Skip(
+                f"a run here would be another configuration than its result file ({diffs})"
+                + _twin_hint(r, here, ws)
+            )
     model, _ = initial_model(exp, prof, r.seed, len(ws.corpus(exp.dataset).intents))
     outcome, _ = fit(
         exp,

@@ -216,6 +216,19 @@ def test_a_twin_in_the_other_precision_is_trained_continued_and_labelled(
     def twins(profile, folder):
         return _two_more_epochs(profile, twin_cache, out, folder, retrain=True, twin=True)[1]
 
+    # without --twin, a run in the other precision is skipped, and the reason names --twin
+    skipped = json.loads(
+        _two_more_epochs(
+            dataclasses.replace(PROFILE, precision=other),
+            twin_cache,
+            out,
+            tmp_path / "b",
+            retrain=True,
+        )[1].read_text()
+    )["skipped"]
+    assert len(skipped) == 1 and f"precision: {made_in} -> {other}" in skipped[0]
+    assert f"`--twin {other}` continues a twin in {other} instead" in skipped[0]
+
     # a twin may differ from its result file in the precision alone
     js = twins(
         dataclasses.replace(PROFILE, precision=other, alpha=PROFILE.alpha / 2), tmp_path / "a"

@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.cache import atomic_write, cache_subdir
+from benchmark.data.records import Corpus, Utterance, make_corpus
 
 INDEX_VERSION = 1
 CHUNK = 1 << 20  # 1 MiB reads while hashing
@@ -124,3 +125,26 @@ def scan(
 def digests(states: Mapping[str, FileState]) -> dict[str, str]:
     """Path -> content digest, the form ``records.make_corpus(audio_digests=...)`` takes."""
     return {p: s.digest for p, s in states.items()}
+
+
+def on_disk_corpus(
+    name: str,
+    stands_for: str,
+    utts: Sequence[Utterance],
+    skipped: Mapping[str, int],
+    root: Path,
+    unseen_labels: str,
+    index_dir: str | os.PathLike | None,
+) -> Corpus:
+    """A real corpus read from under ``root`` (FSC, SLURP): ``records.make_corpus`` with the
+    content digest of every audio file folded into its fingerprint (this module's index)."""
+    return make_corpus(
+        name,
+        stands_for,
+        False,
+        utts,
+        skipped,
+        unseen_labels=unseen_labels,
+        source=str(root),
+        audio_digests=digests(scan([u.path for u in utts], root, index_dir)),
+    )

@@ -20,8 +20,8 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from benchmark.data.audio_index import digests, scan
-from benchmark.data.records import SPLITS, Corpus, Utterance, make_corpus
+from benchmark.data.audio_index import on_disk_corpus
+from benchmark.data.records import SPLITS, Corpus, Utterance
 
 FSC_COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
 _REQUIRED = ("path", "speakerId", "action", "object", "location")  # transcription may be empty
@@ -121,14 +121,4 @@ def load_fsc(
         split_utts, split_skipped = read_fsc_csv(csv_path, root, split)
         utts += split_utts
         skipped += split_skipped
-    audio = digests(scan([u.path for u in utts], root, index_dir))
-    return make_corpus(
-        "fsc",
-        "FSC",
-        False,
-        utts,
-        skipped,
-        unseen_labels=unseen_labels,
-        source=str(root),
-        audio_digests=audio,
-    )
+    return on_disk_corpus("fsc", "FSC", utts, skipped, root, unseen_labels, index_dir)

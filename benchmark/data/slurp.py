@@ -30,8 +30,8 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from benchmark.data.audio_index import digests, scan
-from benchmark.data.records import Corpus, Utterance, make_corpus
+from benchmark.data.audio_index import on_disk_corpus
+from benchmark.data.records import Corpus, Utterance
 
 SLURP_FILES: tuple[tuple[str, str], ...] = (
     ("train", "train"),
@@ -169,14 +169,4 @@ def load_slurp(
                 continue
             seen.add(u.uid)
             utts.append(u)
-    audio = digests(scan([u.path for u in utts], root, index_dir))
-    return make_corpus(
-        "slurp",
-        "SLURP",
-        False,
-        utts,
-        skipped,
-        unseen_labels=unseen_labels,
-        source=str(root),
-        audio_digests=audio,
-    )
+    return on_disk_corpus("slurp", "SLURP", utts, skipped, root, unseen_labels, index_dir)

@@ -188,6 +188,13 @@ def test_robustness_files_get_the_same_prediction_checks(tmp_path):
     _resign(path, lambda d: d["metrics"]["clean"].update(f1=95.0))
     with pytest.raises(ValueError, match=f"{path}.*stored f1 95 of 'clean'"):
         read_robustness(path)
+    # one file read as the other kind: each reader names the kind it found
+    write_robustness(path, r)
+    with pytest.raises(ValueError, match=r"has schema 1, kind 'robustness', expected schema 2 "):
+        read_result(path)
+    result = _write(tmp_path / "t1")
+    with pytest.raises(ValueError, match=r"has schema 2, expected schema 1, kind 'robustness'"):
+        read_robustness(result)
     path.write_text("[1, 2, 3]")
     with pytest.raises(ValueError, match="not a robustness result file: a JSON array"):
         read_robustness(path)

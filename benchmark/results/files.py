@@ -111,6 +111,31 @@ def load_json(path: Path, what: str) -> object:
         raise ValueError(f"unreadable {what} {path}: {err}") from err
 
 
+def checked_payload(path: Path, what: str, schema: int, kind: str | None = None) -> dict:
+    """The JSON object of a file the harness wrote (``what``: "result file", "robustness result
+    file"), before its fields are checked: readable, of ``schema`` and ``kind`` (the "kind" key;
+    None: a file without one), its checksum intact; ``ValueError`` naming the file and what to do
+    otherwise."""
+    data = load_json(path, what)
+    why = not_a_result_file(data)
+    if why:
+        raise ValueError(f"{path} is not a {what}: {why} (delete it or move it elsewhere)")
+    if (data["schema"], data.get("kind")) != (schema, kind):
+        got = f"schema {data['schema']!r}" + (f", kind {data['kind']!r}" if "kind" in data else "")
+        raise ValueError(
+            f"{what} {path} has {got}, expected schema {schema}"
+            + (f", kind {kind!r}" if kind else "")
+            + " (written by another version of the harness, or another kind of file: run again "
+            "to recompute it)"
+        )
+    if data.get("checksum") != content_checksum(data):
+        raise ValueError(
+            f"{what} {path} does not match its checksum: it was edited after the harness wrote "
+            "it (delete it to recompute the run)"
+        )
+    return data
+
+
 def read_result(path: Path, results_dir: Path | None = None) -> Result:
     """Read and validate one result file; ``ValueError`` naming it when it cannot be trusted:
     unreadable, another schema, a checksum mismatch (edited by hand), wrong keys or types
@@ -118,21 +143,7 @@ def read_result(path: Path, results_dir: Path | None = None) -> Result:
     path names (``schema.check_result_path``: a copy or a file moved to another seed)."""
     from benchmark.results.schema import check_result_json, check_result_path
 
-    data = load_json(path, "result file")
-    why = not_a_result_file(data)
-    if why:
-        raise ValueError(f"{path} is not a result file: {why} (delete it or move it elsewhere)")
-    if data["schema"] != SCHEMA:
-        schema = data["schema"]
-        raise ValueError(
-            f"result file {path} has schema {schema!r}, expected {SCHEMA} "
-            "(written by another version of the harness: run again to recompute it)"
-        )
-    if data.get("checksum") != content_checksum(data):
-        raise ValueError(
-            f"result file {path} does not match its checksum: it was edited after the harness "
-            "wrote it (delete it to recompute the run)"
-        )
+    data = checked_payload(path, "result file", SCHEMA)
     check_result_json(data, path)
     result = Result.from_json(data)
     if results_dir is not None:

@@ -13,12 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmark.data.records import RECORDING
-from benchmark.results.files import (
-    content_checksum,
-    load_json,
-    not_a_result_file,
-    write_checked_json,
-)
+from benchmark.results.files import checked_payload, write_checked_json
 from benchmark.results.identity import split_by_config
 from benchmark.results.stored_values import (
     config_num_classes,
@@ -143,21 +138,7 @@ def _check(data: object, path: Path) -> None:
 def read_robustness(path: Path, results_dir: Path | None = None) -> RobustnessResult:
     """One validated file; ``ValueError`` naming it when unreadable, of another schema, edited
     (checksum), malformed, or (given ``results_dir``) not the run its path names."""
-    data = load_json(path, "robustness result file")
-    why = not_a_result_file(data)
-    if why:
-        raise ValueError(f"{path} is not a robustness result file: {why} (delete it)")
-    if data["schema"] != SCHEMA or data.get("kind") != KIND:
-        raise ValueError(
-            f"{path} is not a robustness result file of schema {SCHEMA} (kind "
-            f"{data.get('kind')!r}, schema {data['schema']}: another version of the harness or "
-            "another kind of file; delete it to recompute)"
-        )
-    if data.get("checksum") != content_checksum(data):
-        raise ValueError(
-            f"robustness result file {path} does not match its checksum: edited after it was "
-            "written (delete it to recompute)"
-        )
+    data = checked_payload(path, "robustness result file", SCHEMA, KIND)
     _check(data, path)
     fields = {k: v for k, v in data.items() if k not in ("schema", "kind", "checksum")}
     try:

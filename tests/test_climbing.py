@@ -220,6 +220,43 @@ def test_a_continued_entry_of_another_run_of_that_name_is_not_used_and_is_listed
     assert f1[0]["climbing"] is False and f1[0]["levelled_when_continued_seeds"] == [0]
 
 
+def test_a_climbing_runs_twin_is_named_beside_it_and_changes_no_verdict(tmp_path):
+    import json
+
+    from benchmark.report.tables import write_report
+
+    run = _reportable_rising_run()
+    twin_entry = _entry(climbing=False, budget_best=66.0, file_budget_best=70.0)
+    twin_entry["continued"] = [68.0, 72.5, 71.0]
+    folder = tmp_path / "to-the-cap-fp32"
+    folder.mkdir()
+    payload = dict(_payload([twin_entry]), twin={"precision": "fp32"})
+    (folder / "continuation-table1.json").write_text(json.dumps(payload))
+    md, js = write_report("table1", [run], "smoke", tmp_path)  # reads the folder's twins
+    text = md.read_text()
+    assert (
+        "seed 0 (float; its fp32 twin, another configuration: levelled off 3 epochs past its "
+        "budget, best 72.5 % (`to-the-cap-fp32/continuation-table1.md`))" in text
+    )
+    assert "Still climbing: 1 of 1 trained" in text and "its cell stays climbing" in text
+    f1 = [
+        c
+        for c in json.loads(js.read_text())
+        if (c["metric"], c["bits"], c["dataset"], c["row"]) == ("f1", 32, "FSC", "QUADS")
+    ]
+    assert f1[0]["climbing"] is True  # a twin is no evidence for the run's cell
+    # the twin of another run of that name (another file budget best) is not named
+    payload["runs"] = [dict(twin_entry, file_budget_best=64.0)]
+    (folder / "continuation-table1.json").write_text(json.dumps(payload))
+    md, _ = write_report("table1", [run], "smoke", tmp_path)
+    assert "twin" not in md.read_text().split("Still climbing when the budget ended")[1]
+    # a non-twin payload where twins are kept is an error naming the file
+    payload.pop("twin")
+    (folder / "continuation-table1.json").write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"to-the-cap-fp32/continuation-table1\.json: not a"):
+        write_report("table1", [run], "smoke", tmp_path)
+
+
 def test_a_continuation_payload_of_another_table_is_an_error_and_of_another_profile_ignored(
     tmp_path,
 ):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.report.continued import load_evidence
+from benchmark.report.continued import load_evidence, load_twins
 from benchmark.report.tables import write_report
 from benchmark.results.files import scan_results
 from benchmark.results.reference import reference_dir_for
@@ -24,8 +24,15 @@ def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
     scan = scan_results(folder / "results", profile, table)
     assert scan.results, f"no result files under {folder / 'results'}"
     continued = load_evidence(folder, table, profile)  # the continuations' evidence
+    twins = load_twins(folder, table, profile)
     md, js = write_report(
-        table, scan.results, profile, tmp_path, excluded=scan.excluded, continued=continued
+        table,
+        scan.results,
+        profile,
+        tmp_path,
+        excluded=scan.excluded,
+        continued=continued,
+        twins=twins,
     )
     assert md.read_text() == committed_md.read_text(), (
         f"{committed_md} differs from a render of its result files: run "

@@ -25,10 +25,13 @@ from pathlib import Path
 
 from benchmark.report.climbing import curves
 from benchmark.results.files import Result
+from quads.train import PRECISIONS
 
 CONTINUED = "continued"  # the key ``attach`` adds to a result's ``training``
 # where a continuation to the profile's cap is kept, beside the check (docs/reference-runs.md)
 CAP_FOLDER = "to-the-cap"
+TWIN = "twin"  # the key ``attach_twins`` adds to a result's ``training``
+KEY_FIELDS = ("row", "bits", "dataset", "init", "strategy", "seed")  # ``_key``'s order
 
 
 def continuation_path(folder: Path, table: str) -> Path:
@@ -43,14 +46,7 @@ def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
     path = continuation_path(folder, table)
     if not path.is_file():
         return []
-    try:
-        payload = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(payload, dict) or not isinstance(payload.get("runs"), list):
-        raise ValueError(f"{path}: not a continuation payload (no 'runs' list)")
-    if payload.get("table") != table:
-        raise ValueError(f"{path}: holds table {payload.get('table')!r}, not {table!r}")
+    payload = _payload(path, table)
     if payload.get("twin"):
         raise ValueError(
             f"{path}: continues twins trained in {payload['twin'].get('precision')} "
@@ -60,6 +56,52 @@ def load_continued(folder: Path, table: str, profile: str) -> list[dict]:
     if payload.get("profile") != profile:
         return []  # another profile's check: none of its runs are this report's
     return [dict(e, epochs=payload.get("epochs")) for e in payload["runs"]]
+
+
+def _payload(path: Path, table: str) -> dict:
+    """The continuation payload at ``path``, checked to be one of ``table``."""
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(payload, dict) or not isinstance(payload.get("runs"), list):
+        raise ValueError(f"{path}: not a continuation payload (no 'runs' list)")
+    if payload.get("table") != table:
+        raise ValueError(f"{path}: holds table {payload.get('table')!r}, not {table!r}")
+    return payload
+
+
+def twin_folder(precision: str) -> Path:
+    """Where a continuation of twins trained in ``precision`` is kept beside the tables
+    (``quads-bench continue --twin <precision> --out <reference>/to-the-cap-<precision>``)."""
+    return Path(f"{CAP_FOLDER}-{precision}")
+
+
+def load_twins(folder: Path, table: str, profile: str) -> list[dict]:
+    """Entries of twins continued to the cap (``<folder>/to-the-cap-<precision>/``): runs trained
+    again in another precision, evidence about the recipe only. ``attach_twins`` shows them
+    beside the runs they are twins of; no cell and no climbing verdict reads them. Each entry
+    names its report (``source``) and its ``precision``."""
+    out = []
+    for precision in (p for p in PRECISIONS if p != "auto"):
+        sub = twin_folder(precision)
+        path = continuation_path(folder / sub, table)
+        if not path.is_file():
+            continue
+        payload = _payload(path, table)
+        if (payload.get("twin") or {}).get("precision") != precision:
+            raise ValueError(
+                f"{path}: not a continuation of {precision} twins (`quads-bench continue "
+                f"--twin {precision}` writes there)"
+            )
+        if payload.get("profile") != profile:
+            continue
+        source = (sub / path.with_suffix(".md").name).as_posix()
+        out += [
+            dict(e, epochs=payload.get("epochs"), precision=precision, source=source)
+            for e in payload["runs"]
+        ]
+    return out
 
 
 def load_evidence(folder: Path, table: str, profile: str) -> list[dict]:
@@ -89,11 +131,26 @@ def _key(row, bits, dataset, init, strategy, seed) -> tuple:
     return (row, int(bits), dataset, init, strategy, int(seed))
 
 
-def _matches(entry: dict, r: Result) -> bool:
-    """Whether ``entry`` was continued from ``r``'s own run (same best of the continued kind)."""
+def _matches(entry: dict, r: Result, best: str = "budget_best") -> bool:
+    """Whether ``entry`` was continued from ``r``'s own run (same best of the continued kind;
+    a twin's entry records the file's as ``file_budget_best``)."""
     phases = r.training.get("phases") or []
     curve = curves(r.training.get("history") or [], phases).get(entry.get("kind"), [])
-    return bool(curve) and round(max(curve), 2) == entry.get("budget_best")
+    return bool(curve) and round(max(curve), 2) == entry.get(best)
+
+
+def attach_twins(results: Sequence[Result], twins: Sequence[dict]) -> list[Result]:
+    """``results`` with the entry of each run's twin (``load_twins``) in ``training["twin"]``
+    (in memory), where the twin's file budget best is the run's own."""
+    by_key = {_key(*(e[k] for k in KEY_FIELDS)): e for e in twins}
+    out = []
+    for r in results:
+        x = r.experiment
+        entry = by_key.get(_key(x.row, x.bits, x.dataset, x.init, x.strategy, r.seed))
+        if entry is not None and _matches(entry, r, "file_budget_best"):
+            r = dataclasses.replace(r, training=dict(r.training, **{TWIN: entry}))
+        out.append(r)
+    return out
 
 
 def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Result], list[str]]:
@@ -101,7 +158,7 @@ def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Res
     per entry that matched no result."""
     by_key = {}
     for e in entries:
-        by_key[_key(e["row"], e["bits"], e["dataset"], e["init"], e["strategy"], e["seed"])] = e
+        by_key[_key(*(e[k] for k in KEY_FIELDS))] = e
     out, used = [], set()
     for r in results:
         x = r.experiment

@@ -31,7 +31,14 @@ from benchmark.report.climbing import (
     climbing_kinds,
     levelled_when_continued,
 )
-from benchmark.report.continued import CONTINUED, attach, load_evidence
+from benchmark.report.continued import (
+    CONTINUED,
+    TWIN,
+    attach,
+    attach_twins,
+    load_evidence,
+    load_twins,
+)
 from benchmark.report.deviations import deviation_lines
 from benchmark.report.strict_json import write_strict_json
 from benchmark.results.files import Result
@@ -296,9 +303,28 @@ def _climbing_runs(results: Sequence[Result]) -> tuple[dict[tuple[str, str], lis
                 f"; still rising {continued['epochs']} epochs past the budget" if continued else ""
             )
             climbing[(r.experiment.dataset, _run_label(r))].append(
-                f"{r.seed} ({' + '.join(kinds)}{past})"
+                f"{r.seed} ({' + '.join(kinds)}{past}{_twin_text(r.training.get(TWIN))})"
             )
     return climbing, trained
+
+
+TWIN_TEXT = (
+    "A twin is that run trained again in another precision on a machine that could not make the "
+    "result file's configuration, then continued to the cap (`quads-bench continue --twin`): "
+    "evidence about the recipe, not about the run, so its cell stays climbing."
+)
+
+
+def _twin_text(twin: dict | None) -> str:
+    """What a climbing run's twin (``report.continued.load_twins``) showed; "" without one."""
+    if not twin:
+        return ""
+    verdict = "still rising" if twin.get("climbing") else "levelled off"
+    return (
+        f"; its {twin['precision']} twin, another configuration: {verdict} "
+        f"{twin['epochs']} epochs past its budget, best {max(twin['continued']):.1f} % "
+        f"(`{twin['source']}`)"
+    )
 
 
 def _continuation_reports(results: Sequence[Result], table: str) -> str:
@@ -414,6 +440,8 @@ def _learning_curve_lines(results: Sequence[Result], table: str) -> list[str]:
             + _listing(climbing)
             + "."
         )
+        if any(r.training.get(TWIN) for r in results):
+            lines[-1] += " " + TWIN_TEXT
     if levelled:
         lines.append(
             "- Flagged at the end of the budget, levelled off when continued (the continued "
@@ -589,6 +617,7 @@ def write_report(
     excluded: Sequence[str] = (),
     selection: Selection | None = None,
     continued: Sequence[dict] | None = None,
+    twins: Sequence[dict] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<table>.md`` and ``<out_dir>/<table>.json``; returns both paths.
 
@@ -599,10 +628,15 @@ def write_report(
     "not selected with --rows"; without it, the wording is neutral).
     ``continued``: the continuation check's runs (``report.continued``); None: those recorded in
     ``<out_dir>/continuation-<table>.json`` and ``<out_dir>/to-the-cap/``, if any (the
-    reference folder keeps them there)."""
+    reference folder keeps them there).
+    ``twins``: twins continued to the cap (``report.continued.load_twins``), named beside the
+    climbing runs they are twins of; None: those in ``<out_dir>/to-the-cap-<precision>/``."""
     if continued is None:
         continued = load_evidence(out_dir, table, profile)
     results, unmatched = attach(list(results), continued)
+    if twins is None:
+        twins = load_twins(out_dir, table, profile)
+    results = attach_twins(results, twins)
     renderers = {"table1": render_table1, "table2": render_table2}
     if table not in renderers:
         raise ValueError(f"no renderer for {table!r}; known: {', '.join(renderers)}")

@@ -131,6 +131,11 @@ def _key(row, bits, dataset, init, strategy, seed) -> tuple:
     return (row, int(bits), dataset, init, strategy, int(seed))
 
 
+def _result_key(r: Result) -> tuple:
+    x = r.experiment
+    return _key(x.row, x.bits, x.dataset, x.init, x.strategy, r.seed)
+
+
 def _matches(entry: dict, r: Result, best: str = "budget_best") -> bool:
     """Whether ``entry`` was continued from ``r``'s own run (same best of the continued kind;
     a twin's entry records the file's as ``file_budget_best``)."""
@@ -145,8 +150,7 @@ def attach_twins(results: Sequence[Result], twins: Sequence[dict]) -> list[Resul
     by_key = {_key(*(e[k] for k in KEY_FIELDS)): e for e in twins}
     out = []
     for r in results:
-        x = r.experiment
-        entry = by_key.get(_key(x.row, x.bits, x.dataset, x.init, x.strategy, r.seed))
+        entry = by_key.get(_result_key(r))
         if entry is not None and _matches(entry, r, "file_budget_best"):
             r = dataclasses.replace(r, training=dict(r.training, **{TWIN: entry}))
         out.append(r)
@@ -161,8 +165,7 @@ def attach(results: Sequence[Result], entries: Sequence[dict]) -> tuple[list[Res
         by_key[_key(*(e[k] for k in KEY_FIELDS))] = e
     out, used = [], set()
     for r in results:
-        x = r.experiment
-        key = _key(x.row, x.bits, x.dataset, x.init, x.strategy, r.seed)
+        key = _result_key(r)
         entry = by_key.get(key)
         if entry is None or not _matches(entry, r):
             out.append(r)

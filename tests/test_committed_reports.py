@@ -41,6 +41,27 @@ def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
     assert js.read_bytes() == committed_json.read_bytes()
 
 
+# checks beside the reference: a user's run kept as evidence (folder under reports/, profile,
+# table), rendered with the reference beside it, as `quads-bench report` does
+CHECKS = [("checks/cpu-fp32-fsc", "cpu", "table1")]
+
+
+@pytest.mark.parametrize("folder,profile,table", CHECKS)
+def test_a_committed_check_re_renders_byte_identical(folder, profile, table, tmp_path):
+    from benchmark.results.files import read_results
+
+    folder = ROOT / "reports" / folder
+    scan = scan_results(folder / "results", profile, table)
+    assert scan.results and not scan.excluded, f"no usable result files under {folder}"
+    reference = read_results(reference_dir_for(profile) / "results", profile, table)
+    md, js = write_report(table, scan.results, profile, tmp_path, reference=reference)
+    assert md.read_text() == (folder / f"{table}.md").read_text(), (
+        f"{folder / table}.md differs from a render of its result files: run `quads-bench "
+        f"report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}`"
+    )
+    assert js.read_bytes() == (folder / f"{table}.json").read_bytes()
+
+
 def test_the_committed_frontier_report_re_renders_byte_identical(tmp_path):
     from benchmark.frontier.run import report_frontier
 

@@ -15,11 +15,20 @@ from benchmark.results.reference import reference_dir_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _assert_renders_as(md: Path, js: Path, committed_md: Path, command: str) -> None:
+    """A fresh render (``md`` and its ``js``) equals the committed Markdown and its JSON twin,
+    byte for byte; the failure names ``command``, which re-renders the committed one."""
+    assert md.read_text() == committed_md.read_text(), (
+        f"{committed_md} differs from a render of its result files: run `{command}`"
+    )
+    assert js.read_bytes() == committed_md.with_suffix(".json").read_bytes()
+
+
 @pytest.mark.parametrize("profile", ["cpu", "converged"])
 @pytest.mark.parametrize("table", ["table1", "table2"])
 def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
     folder = reference_dir_for(profile)  # absolute: <repo>/reports/reference[/converged]
-    committed_md, committed_json = folder / f"{table}.md", folder / f"{table}.json"
+    committed_md = folder / f"{table}.md"
     assert committed_md.is_file(), f"{committed_md} is missing"
     scan = scan_results(folder / "results", profile, table)
     assert scan.results, f"no result files under {folder / 'results'}"
@@ -34,11 +43,12 @@ def test_a_committed_report_re_renders_byte_identical(profile, table, tmp_path):
         continued=continued,
         twins=twins,
     )
-    assert md.read_text() == committed_md.read_text(), (
-        f"{committed_md} differs from a render of its result files: run "
-        f"`quads-bench report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}`"
+    _assert_renders_as(
+        md,
+        js,
+        committed_md,
+        f"quads-bench report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}",
     )
-    assert js.read_bytes() == committed_json.read_bytes()
 
 
 # checks beside the reference: a user's run kept as evidence (folder under reports/, profile,
@@ -55,11 +65,12 @@ def test_a_committed_check_re_renders_byte_identical(folder, profile, table, tmp
     assert scan.results and not scan.excluded, f"no usable result files under {folder}"
     reference = read_results(reference_dir_for(profile) / "results", profile, table)
     md, js = write_report(table, scan.results, profile, tmp_path, reference=reference)
-    assert md.read_text() == (folder / f"{table}.md").read_text(), (
-        f"{folder / table}.md differs from a render of its result files: run `quads-bench "
-        f"report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}`"
+    _assert_renders_as(
+        md,
+        js,
+        folder / f"{table}.md",
+        f"quads-bench report --table {table} --profile {profile} --out {folder.relative_to(ROOT)}",
     )
-    assert js.read_bytes() == (folder / f"{table}.json").read_bytes()
 
 
 def test_the_committed_frontier_report_re_renders_byte_identical(tmp_path):
@@ -68,11 +79,12 @@ def test_the_committed_frontier_report_re_renders_byte_identical(tmp_path):
     folder = reference_dir_for("cpu")
     shutil.copytree(folder / "results", tmp_path / "results")
     md, js = report_frontier(tmp_path, "cpu", log=lambda line: None)
-    assert md.read_text() == (folder / "frontier.md").read_text(), (
-        "reports/reference/frontier.md differs from a render of its result files: run "
-        "`quads-bench report --table frontier --profile cpu --out reports/reference`"
+    _assert_renders_as(
+        md,
+        js,
+        folder / "frontier.md",
+        "quads-bench report --table frontier --profile cpu --out reports/reference",
     )
-    assert js.read_bytes() == (folder / "frontier.json").read_bytes()
 
 
 @pytest.mark.parametrize("profile", ["cpu", "converged"])
@@ -88,12 +100,13 @@ def test_a_committed_robustness_report_re_renders_byte_identical(profile, tmp_pa
         get_profile(profile), tmp_path, cache_dir=tmp_path / "cache", report_only=True
     )
     md, js = run_robustness(options, log=lambda line: None)
-    assert md.read_text() == (folder / "robustness.md").read_text(), (
-        f"{folder / 'robustness.md'} differs from a render of its result files: run "
-        f"`quads-bench robustness --profile {profile} --as-reference "
-        f"--out {folder.relative_to(ROOT)} --report-only`"
+    _assert_renders_as(
+        md,
+        js,
+        folder / "robustness.md",
+        f"quads-bench robustness --profile {profile} --as-reference "
+        f"--out {folder.relative_to(ROOT)} --report-only",
     )
-    assert js.read_bytes() == (folder / "robustness.json").read_bytes()
 
 
 @pytest.mark.parametrize(
